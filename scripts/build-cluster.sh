@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the e2e control plane (kube-apiserver and etcd) from their Go modules into .cache/cluster-bin/<versions>/.
+#
+# Usage: scripts/build-cluster.sh
+#   Progress and errors go to stderr; the last line of stdout is the bin dir holding
+#   kube-apiserver and etcd, so callers can run: bin_dir="$(scripts/build-cluster.sh | tail -n1)".
+#   When both binaries for the pinned versions exist it only prints the paths (no Go needed).
+#   Exits non-zero, naming the failed step and its log, when a build fails.
+# Needs: go (>= the version the modules declare) and the Go module proxy.
+set -euo pipefail
+
+KUBERNETES_VERSION="v1.34.4"
+ETCD_VERSION="v3.6.15"
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin_dir="${repo_root}/.cache/cluster-bin/kubernetes-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}"
+work_root="${repo_root}/.cache/cluster-build"
+
+log() { printf 'build-cluster: %s\n' "$*" >&2; }
+fail() { log "error: $*"; exit 1; }
+
+print_result() {
+  log "kube-apiserver: ${bin_dir}/kube-apiserver"
+  log "etcd:           ${bin_dir}/etcd"
+  printf '%s\n' "${bin_dir}"
+}
+
+if [[ -x "${bin_dir}/kube-apiserver" && -x "${bin_dir}/etcd" ]]; then
+  print_result
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 || PATH="${PATH}:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || fail "go is not on PATH (nor in /usr/local/go/bin); install Go to build the e2e control plane"
+
+export CGO_ENABLED=0
+# A module that asks for a newer Go than installed must fail loudly, not download a toolchain.
+export GOTOOLCHAIN=local
+export GOFLAGS="-mod=mod"
+
+# run_step NAME LOGFILE CMD... runs CMD with output in LOGFILE and shows the log tail if it fails.
+run_step() {
+  local name="$1" logfile="$2"
+  shift 2
+  log "${name} (log: ${logfile})"
+  if ! "$@" >"${logfile}" 2>&1; then
+    tail -n 40 "${logfile}" >&2
+    fail "${name} failed; full log: ${logfile}"
+  fi
+}
+
+# Staging modules (k8s.io/api, k8s.io/apiserver, ...) are published as v0.<minor>.<patch>;
+# k8s.io/kubernetes points them at ./staging, which a module consumer must replace.
+build_kube_apiserver() {
+  local dir="${work_root}/kubernetes-${KUBERNETES_VERSION}"
+  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  rm -rf "${dir}" && mkdir -p "${dir}"
+  cd "${dir}"
+  run_step "go mod init (kube-apiserver)" "${dir}/init.log" go mod init local.test/kube-apiserver-build
+  run_step "download k8s.io/kubernetes@${KUBERNETES_VERSION}" "${dir}/download.log" \
+    go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}"
+  local upstream_mod
+  upstream_mod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' "${dir}/download.log")"
+  [[ -f "${upstream_mod}" ]] || fail "could not find go.mod of k8s.io/kubernetes@${KUBERNETES_VERSION} in ${dir}/download.log"
+  local staging_modules
+  staging_modules="$(sed -n 's|^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*$|\1|p' "${upstream_mod}")"
+  [[ -n "${staging_modules}" ]] || fail "no staging replace directives found in ${upstream_mod}"
+  local edit_args=(-require "k8s.io/kubernetes@${KUBERNETES_VERSION}")
+  local module
+  for module in ${staging_modules}; do
+    edit_args+=(-replace "${module}=${module}@${staging_version}")
+  done
+  go mod edit "${edit_args[@]}"
+  run_step "go build kube-apiserver ${KUBERNETES_VERSION}" "${dir}/build.log" \
+    go build -trimpath -ldflags="-s -w" -o "${bin_dir}/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
+  mv "${bin_dir}/kube-apiserver.partial" "${bin_dir}/kube-apiserver"
+}
+
+build_etcd() {
+  local dir="${work_root}/etcd-${ETCD_VERSION}"
+  rm -rf "${dir}" && mkdir -p "${dir}"
+  cd "${dir}"
+  cat >main.go <<'EOF'
+// Command etcd runs the upstream etcd server for the e2e control plane.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+  run_step "go mod init (etcd)" "${dir}/init.log" go mod init local.test/etcd-build
+  go mod edit -require "go.etcd.io/etcd/server/v3@${ETCD_VERSION}"
+  run_step "go build etcd ${ETCD_VERSION}" "${dir}/build.log" \
+    go build -trimpath -ldflags="-s -w" -o "${bin_dir}/etcd.partial" .
+  mv "${bin_dir}/etcd.partial" "${bin_dir}/etcd"
+}
+
+mkdir -p "${bin_dir}" "${work_root}"
+started=${SECONDS}
+[[ -x "${bin_dir}/etcd" ]] || build_etcd
+[[ -x "${bin_dir}/kube-apiserver" ]] || build_kube_apiserver
+log "built in $((SECONDS - started))s"
+print_result

@@ -1,0 +1,107 @@
+// The webhook's flags: one table that drives parsing, environment twins, validation and --help.
+
+export type FlagKind = "string" | "int" | "bool" | "list";
+
+export interface FlagSpec {
+  /** Flag name without dashes, e.g. "token-expiration". */
+  readonly name: string;
+  readonly kind: FlagKind;
+  readonly help: string;
+  /** Default as the string a user would type; absent means "unset". */
+  readonly default?: string;
+  /** Lowest and highest accepted value of an int flag. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Accepted values of a string flag. */
+  readonly choices?: readonly string[];
+}
+
+/** The environment variable that sets a flag: WEB_IDENTITY_WEBHOOK_ + the name in upper snake case. */
+export function envName(flag: string): string {
+  return `WEB_IDENTITY_WEBHOOK_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** Flags that shape what the engine injects; shared by `serve` and `mutate`. */
+export const engineFlags: readonly FlagSpec[] = [
+  {
+    name: "annotation-prefix",
+    kind: "string",
+    default: "eks.amazonaws.com",
+    help: "Prefix of the ServiceAccount and pod annotations read (role-arn, audience, ...)",
+  },
+  { name: "token-audience", kind: "string", default: "sts.amazonaws.com", help: "Default audience of the projected token" },
+  {
+    name: "token-mount-path",
+    kind: "string",
+    default: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+    help: "Where the token volume is mounted in each container",
+  },
+  {
+    name: "token-expiration",
+    kind: "int",
+    default: "86400",
+    min: 600,
+    max: 86400,
+    help: "Default lifetime of the projected token in seconds (600..86400)",
+  },
+  { name: "aws-default-region", kind: "string", help: "If set, inject AWS_REGION and AWS_DEFAULT_REGION with this value" },
+  {
+    name: "sts-regional-endpoint",
+    kind: "bool",
+    default: "false",
+    help: "Inject AWS_STS_REGIONAL_ENDPOINTS=regional into every mutated container",
+  },
+];
+
+/** Flags of the long-running server. */
+export const serveFlags: readonly FlagSpec[] = [
+  ...engineFlags,
+  { name: "listen-address", kind: "string", default: "0.0.0.0", help: "Address the HTTPS admission server binds" },
+  { name: "port", kind: "int", default: "8443", min: 1, max: 65535, help: "HTTPS port of the admission server" },
+  { name: "metrics-port", kind: "int", default: "9999", min: 0, max: 65535, help: "Plain HTTP port of /metrics (0 disables)" },
+  { name: "tls-cert", kind: "string", default: "certs/tls.crt", help: "PEM serving certificate; reloaded when it changes" },
+  { name: "tls-key", kind: "string", default: "certs/tls.key", help: "PEM private key of the serving certificate" },
+  {
+    name: "generate-self-signed",
+    kind: "bool",
+    default: "false",
+    help: "For local runs: create a self-signed certificate at --tls-cert/--tls-key when they do not exist",
+  },
+  { name: "kubeconfig", kind: "string", help: "kubeconfig to reach the API server (default: in-cluster)" },
+  {
+    name: "service-accounts-file",
+    kind: "string",
+    help: "YAML list of ServiceAccounts to use instead of a cluster (local runs, tests)",
+  },
+  {
+    name: "lookup-timeout",
+    kind: "int",
+    default: "2000",
+    min: 100,
+    max: 30000,
+    help: "Milliseconds a live ServiceAccount GET may take on a cache miss",
+  },
+  {
+    name: "max-body-bytes",
+    kind: "int",
+    default: "3145728",
+    min: 1024,
+    max: 67108864,
+    help: "Largest accepted AdmissionReview body; larger ones get 413",
+  },
+  {
+    name: "shutdown-timeout",
+    kind: "int",
+    default: "20000",
+    min: 0,
+    max: 600000,
+    help: "Milliseconds to finish in-flight reviews after SIGTERM",
+  },
+  {
+    name: "log-level",
+    kind: "string",
+    default: "info",
+    choices: ["trace", "debug", "info", "warn", "error", "fatal", "silent"],
+    help: "Log level",
+  },
+];

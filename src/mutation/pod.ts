@@ -1,0 +1,53 @@
+// The few Pod fields the engine reads, as our own small types; everything else passes through untouched.
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: unknown;
+}
+
+export interface VolumeMount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly readOnly?: boolean;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly env?: readonly EnvVar[] | null;
+  readonly volumeMounts?: readonly VolumeMount[] | null;
+  readonly restartPolicy?: string;
+}
+
+export interface Volume {
+  readonly name: string;
+}
+
+export interface PodMetadata {
+  readonly name?: string;
+  readonly generateName?: string;
+  readonly namespace?: string;
+  readonly annotations?: Readonly<Record<string, string>> | null;
+  readonly labels?: Readonly<Record<string, string>> | null;
+}
+
+export interface PodSpec {
+  readonly serviceAccountName?: string;
+  readonly containers?: readonly Container[] | null;
+  readonly initContainers?: readonly Container[] | null;
+  readonly volumes?: readonly Volume[] | null;
+  readonly nodeSelector?: Readonly<Record<string, string>> | null;
+}
+
+export interface Pod {
+  readonly metadata?: PodMetadata | null;
+  readonly spec?: PodSpec | null;
+}
+
+/** The ServiceAccount facts a decision needs: its identity and the annotations relevant to us. */
+export interface ServiceAccountRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** Only the annotations `isRelevantAnnotation` keeps, so a cache of 100,000 stays small. */
+  readonly annotations: Readonly<Record<string, string>>;
+}
