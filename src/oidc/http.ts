@@ -1,0 +1,62 @@
+// One GET over HTTP(S) that returns status and text, follows no redirect, and stops at a size and time limit.
+
+import http from "node:http";
+import https from "node:https";
+import { rootCertificates } from "node:tls";
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly body: string;
+  /** The Location header of a redirect, if any. */
+  readonly location?: string;
+}
+
+/** Fetches one URL; rejects on network or TLS errors (the error's `code` says which). */
+export type HttpGet = (url: string) => Promise<HttpResponse>;
+
+const maxBodyBytes = 1024 * 1024;
+
+/** GETs `url` with node's request options (CA, agent, headers); redirects are returned, not followed. */
+export function getText(
+  url: string,
+  options: https.RequestOptions,
+  timeoutMs: number,
+): Promise<HttpResponse> {
+  const request = new URL(url).protocol === "http:" ? http.request : https.request;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...options, method: "GET" }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBodyBytes) {
+          req.destroy(new Error(`response from ${url} is larger than ${maxBodyBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on("end", () => {
+        const location = res.headers.location;
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          ...(location !== undefined ? { location } : {}),
+        });
+      });
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(
+        Object.assign(new Error(`no answer from ${url} within ${timeoutMs} ms`), { code: "ETIMEDOUT" }),
+      ),
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** An HttpGet for public issuer URLs; `ca` adds a trusted CA (tests), on top of node's public roots. */
+export function issuerGetter(options: { ca?: string; timeoutMs: number }): HttpGet {
+  const tls: https.RequestOptions = options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {};
+  return (url) => getText(url, { ...tls, agent: false }, options.timeoutMs);
+}
