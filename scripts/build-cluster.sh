@@ -9,7 +9,7 @@
 # Needs: go (>= the version the modules declare) and the Go module proxy.
 set -euo pipefail
 
-KUBERNETES_VERSION="v1.34.4"
+KUBERNETES_VERSION="v1.37.2"
 ETCD_VERSION="v3.6.15"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,8 +71,14 @@ build_kube_apiserver() {
     edit_args+=(-replace "${module}=${module}@${staging_version}")
   done
   go mod edit "${edit_args[@]}"
+  # What hack/lib/version.sh would stamp, so /version reports the release rather than v0.0.0-master.
+  local minor="${KUBERNETES_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local version_pkg="k8s.io/component-base/version"
+  local ldflags="-s -w -X ${version_pkg}.gitVersion=${KUBERNETES_VERSION} -X ${version_pkg}.gitMajor=1"
+  ldflags+=" -X ${version_pkg}.gitMinor=${minor} -X ${version_pkg}.gitTreeState=clean"
   run_step "go build kube-apiserver ${KUBERNETES_VERSION}" "${dir}/build.log" \
-    go build -trimpath -ldflags="-s -w" -o "${bin_dir}/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
+    go build -trimpath -ldflags="${ldflags}" -o "${bin_dir}/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
   mv "${bin_dir}/kube-apiserver.partial" "${bin_dir}/kube-apiserver"
 }
 

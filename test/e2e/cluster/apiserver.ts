@@ -1,0 +1,62 @@
+// Starts kube-apiserver on loopback against the test etcd and waits until /readyz passes.
+import { join } from "node:path";
+import type { KubeClient } from "./kube.js";
+import type { ClusterPki } from "./pki.js";
+import { type ManagedProcess, startProcess } from "./process.js";
+import { waitUntilReady } from "./wait.js";
+
+export interface ApiServerConfig {
+  binary: string;
+  dir: string;
+  port: number;
+  etcdEndpoint: string;
+  pki: ClusterPki;
+  issuer: string;
+  apiAudiences: string[];
+}
+
+function apiServerArgs(config: ApiServerConfig): string[] {
+  return [
+    `--etcd-servers=${config.etcdEndpoint}`,
+    `--secure-port=${config.port}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--cert-dir=${join(config.dir, "apiserver-certs")}`,
+    `--tls-cert-file=${config.pki.servingCertPath}`,
+    `--tls-private-key-file=${config.pki.servingKeyPath}`,
+    `--client-ca-file=${config.pki.caCertPath}`,
+    `--service-account-issuer=${config.issuer}`,
+    `--service-account-key-file=${config.pki.saPublicKeyPath}`,
+    `--service-account-signing-key-file=${config.pki.saSigningKeyPath}`,
+    `--api-audiences=${config.apiAudiences.join(",")}`,
+    "--authorization-mode=Node,RBAC",
+    "--enable-admission-plugins=ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+    "--service-cluster-ip-range=10.96.0.0/16",
+    "--allow-privileged=true",
+    // The reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which validation rejects on every loop.
+    "--endpoint-reconciler-type=none",
+    "--profiling=false",
+  ];
+}
+
+/** Starts kube-apiserver with its log appended to dir/kube-apiserver.log (kept across restarts). */
+export async function startApiServer(config: ApiServerConfig, client: KubeClient): Promise<ManagedProcess> {
+  const child = startProcess({
+    name: "kube-apiserver",
+    command: config.binary,
+    args: apiServerArgs(config),
+    logPath: join(config.dir, "kube-apiserver.log"),
+  });
+  try {
+    await waitUntilReady(async () => (await client.get("/readyz")).status === 200, {
+      what: "kube-apiserver /readyz",
+      process: child,
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return child;
+}
