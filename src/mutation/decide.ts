@@ -1,0 +1,132 @@
+// The engine: (pod, ServiceAccount, options) → the JSON Patch that gives the pod its AWS web identity.
+
+import type { Operation } from "fast-json-patch";
+import { type Identity, resolveIdentity } from "../identity/identity.js";
+import { quoted } from "../identity/quote.js";
+import { addEnvironment, addTokenMount, setsAllAwsVariables } from "./container.js";
+import { jsonPointer } from "./json-pointer.js";
+import type { EngineOptions } from "./options.js";
+import { type MutationPlan, planMutation } from "./plan.js";
+import type { Container, Pod, ServiceAccountRecord } from "./pod.js";
+import { addTokenVolume } from "./volume.js";
+
+export type DecisionReason =
+  /** The patch adds the volume, mounts and/or environment. */
+  | "mutated"
+  /** Everything is already present: empty patch. */
+  | "already-mutated"
+  /** The ServiceAccount was not found. */
+  | "no-serviceaccount"
+  /** The ServiceAccount has no role-arn annotation. */
+  | "no-role-arn"
+  /** skip-containers named every container. */
+  | "all-containers-skipped";
+
+export interface Decision {
+  /** RFC 6902 operations, all "add"; empty when nothing is to change. */
+  readonly patch: readonly Operation[];
+  /** One line each, for AdmissionResponse.warnings. */
+  readonly warnings: readonly string[];
+  readonly reason: DecisionReason;
+  /** The identity the pod receives (or already has), when its ServiceAccount names a role. */
+  readonly identity?: Identity;
+}
+
+const noOperations: readonly Operation[] = Object.freeze([]);
+const noContainers: readonly Container[] = Object.freeze([]);
+
+const reasonTexts: Readonly<Record<DecisionReason, string>> = {
+  mutated: "added the web identity token volume, mounts and AWS environment",
+  "already-mutated": "the pod already has the web identity token volume, mounts and AWS environment",
+  "no-serviceaccount": "the pod's ServiceAccount was not found",
+  "no-role-arn": "the pod's ServiceAccount has no role-arn annotation",
+  "all-containers-skipped": "the pod's skip-containers annotation names every container",
+};
+
+/** The reason as a short sentence for logs. */
+export function describeReason(reason: DecisionReason): string {
+  return reasonTexts[reason];
+}
+
+/**
+ * Decides the patch for a pod. It only adds what is missing, so a pod already mutated gets an empty patch,
+ * and a pod reinvoked after another webhook added a container gets the environment and mount on that one.
+ */
+export function decide(
+  pod: Pod,
+  serviceAccount: ServiceAccountRecord | undefined,
+  options: EngineOptions,
+): Decision {
+  const resolution = resolveIdentity(serviceAccount, pod.metadata?.annotations, options);
+  const { identity, skipContainers } = resolution;
+  if (serviceAccount === undefined) {
+    return { patch: noOperations, warnings: resolution.warnings, reason: "no-serviceaccount" };
+  }
+  if (identity === undefined) {
+    return { patch: noOperations, warnings: resolution.warnings, reason: "no-role-arn" };
+  }
+
+  const spec = pod.spec ?? {};
+  const initContainers = spec.initContainers ?? noContainers;
+  const containers = spec.containers ?? noContainers;
+  const warnings =
+    skipContainers.length === 0
+      ? resolution.warnings
+      : [
+          ...resolution.warnings,
+          ...unknownSkippedContainers(skipContainers, initContainers, containers, options),
+        ];
+  if (!hasUnskipped(initContainers, skipContainers) && !hasUnskipped(containers, skipContainers)) {
+    return { patch: noOperations, warnings, reason: "all-containers-skipped", identity };
+  }
+
+  const plan = planMutation(identity, pod, options);
+  const patch: Operation[] = [...addTokenVolume(spec, identity)];
+  addToContainers(patch, "initContainers", initContainers, skipContainers, plan);
+  addToContainers(patch, "containers", containers, skipContainers, plan);
+  return { patch, warnings, reason: patch.length === 0 ? "already-mutated" : "mutated", identity };
+}
+
+function addToContainers(
+  patch: Operation[],
+  field: "initContainers" | "containers",
+  containers: readonly Container[],
+  skipContainers: readonly string[],
+  plan: MutationPlan,
+): void {
+  for (let index = 0; index < containers.length; index++) {
+    const container = containers[index];
+    if (
+      container === undefined ||
+      skipContainers.includes(container.name) ||
+      setsAllAwsVariables(container)
+    ) {
+      continue;
+    }
+    const path = jsonPointer("spec", field, index);
+    patch.push(...addEnvironment(container, path, plan), ...addTokenMount(container, path, plan));
+  }
+}
+
+function hasUnskipped(containers: readonly Container[], skipContainers: readonly string[]): boolean {
+  for (const container of containers) {
+    if (!skipContainers.includes(container.name)) return true;
+  }
+  return false;
+}
+
+function unknownSkippedContainers(
+  skipContainers: readonly string[],
+  initContainers: readonly Container[],
+  containers: readonly Container[],
+  options: EngineOptions,
+): string[] {
+  const warnings: string[] = [];
+  for (const name of skipContainers) {
+    if (initContainers.some((c) => c.name === name) || containers.some((c) => c.name === name)) continue;
+    warnings.push(
+      `pod annotation ${options.annotationPrefix}/skip-containers names ${quoted(name)}, which is not a container of this pod; check the spelling`,
+    );
+  }
+  return warnings;
+}
