@@ -1,0 +1,73 @@
+// Validated, typed configuration of `serve` and `mutate`, built from parsed flag values.
+
+import type { EngineOptions } from "../mutation/options.js";
+import { boolValue, ConfigError, type FlagValues, intValue, requiredString, stringValue } from "./parse.js";
+
+export interface ServeConfig {
+  readonly engine: EngineOptions;
+  readonly listenAddress: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly generateSelfSigned: boolean;
+  readonly kubeconfig?: string;
+  readonly serviceAccountsFile?: string;
+  readonly lookupTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+const annotationPrefixPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Engine options from the flags `serve` and `mutate` share. */
+export function engineOptionsFrom(values: FlagValues): EngineOptions {
+  const annotationPrefix = requiredString(values, "annotation-prefix");
+  if (!annotationPrefixPattern.test(annotationPrefix) || annotationPrefix.length > 253) {
+    throw new ConfigError(
+      `--annotation-prefix: ${JSON.stringify(annotationPrefix)} is not a DNS subdomain (e.g. eks.amazonaws.com)`,
+    );
+  }
+  const mountPath = requiredString(values, "token-mount-path");
+  if (!mountPath.startsWith("/") || mountPath.includes(":") || (mountPath.length > 1 && mountPath.endsWith("/"))) {
+    throw new ConfigError(
+      `--token-mount-path: ${JSON.stringify(mountPath)} must be an absolute path without a trailing slash or ':'`,
+    );
+  }
+  const region = stringValue(values, "aws-default-region");
+  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) {
+    throw new ConfigError(`--aws-default-region: ${JSON.stringify(region)} is not a region name (e.g. us-west-2)`);
+  }
+  return {
+    annotationPrefix,
+    defaultAudience: requiredString(values, "token-audience"),
+    mountPath,
+    defaultExpiration: intValue(values, "token-expiration"),
+    stsRegionalEndpoint: boolValue(values, "sts-regional-endpoint"),
+    ...(region !== undefined && region !== "" ? { region } : {}),
+  };
+}
+
+export function serveConfigFrom(values: FlagValues): ServeConfig {
+  const kubeconfig = stringValue(values, "kubeconfig");
+  const serviceAccountsFile = stringValue(values, "service-accounts-file");
+  if (kubeconfig !== undefined && serviceAccountsFile !== undefined) {
+    throw new ConfigError("--kubeconfig and --service-accounts-file exclude each other: choose a cluster or a file");
+  }
+  return {
+    engine: engineOptionsFrom(values),
+    listenAddress: requiredString(values, "listen-address"),
+    port: intValue(values, "port"),
+    metricsPort: intValue(values, "metrics-port"),
+    tlsCert: requiredString(values, "tls-cert"),
+    tlsKey: requiredString(values, "tls-key"),
+    generateSelfSigned: boolValue(values, "generate-self-signed"),
+    lookupTimeoutMs: intValue(values, "lookup-timeout"),
+    maxBodyBytes: intValue(values, "max-body-bytes"),
+    shutdownTimeoutMs: intValue(values, "shutdown-timeout"),
+    logLevel: requiredString(values, "log-level"),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(serviceAccountsFile !== undefined ? { serviceAccountsFile } : {}),
+  };
+}
