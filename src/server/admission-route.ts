@@ -1,0 +1,95 @@
+// POST /mutate: JSON body in, one decoded review, one AdmissionReview answer out, one log line and metric per request.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { reviewResponse } from "../admission/response.js";
+import { decodeReview } from "../admission/review.js";
+import { type ErrorReply, errorReply, HttpError, sendError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import { type ReviewDeps, reviewPod } from "./review.js";
+
+export interface AdmissionRouteDeps extends ReviewDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly maxBodyBytes: number;
+}
+
+export const mutatePath = "/mutate";
+
+function parseJson(
+  _request: FastifyRequest,
+  body: string | Buffer,
+  done: (error: Error | null, body?: unknown) => void,
+) {
+  if (body.length === 0) {
+    done(new HttpError(400, "the body is empty; send an AdmissionReview as JSON"));
+    return;
+  }
+  try {
+    done(null, JSON.parse(body as string));
+  } catch (error) {
+    done(new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`));
+  }
+}
+
+export function admissionRoutes(deps: AdmissionRouteDeps) {
+  const { logger, metrics, maxBodyBytes } = deps;
+
+  function rejected(reply: FastifyReply, answer: ErrorReply): void {
+    metrics.review("invalid", answer.reason, reply.elapsedTime / 1000);
+    logger.warn(
+      { status: answer.statusCode, error: answer.message, durationMs: round(reply.elapsedTime) },
+      "review rejected",
+    );
+    sendError(reply, answer);
+  }
+
+  return async function admission(app: FastifyInstance): Promise<void> {
+    // Only JSON is accepted here; anything else is a 415 from fastify before the body is read.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: maxBodyBytes }, parseJson);
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const answer = errorReply(error, request, maxBodyBytes);
+      if (answer.statusCode >= 500) logger.error({ err: error }, "review failed");
+      rejected(reply, answer);
+    });
+
+    app.post(mutatePath, async (request, reply) => {
+      if (request.body === undefined) {
+        rejected(reply, {
+          statusCode: 400,
+          message: "the body is empty; send an AdmissionReview as JSON",
+          reason: "empty-body",
+        });
+        return reply;
+      }
+      const decoded = decodeReview(request.body);
+      if (!decoded.ok) {
+        rejected(reply, { statusCode: 400, message: decoded.problem, reason: "invalid-review" });
+        return reply;
+      }
+      const review = decoded.request;
+      const result = await reviewPod(review, deps);
+      const durationMs = reply.elapsedTime;
+      metrics.review(result.outcome, result.reason, durationMs / 1000);
+      const line = {
+        uid: review.uid,
+        namespace: review.namespace,
+        ...(result.podFacts ?? { kind: review.kind.kind, operation: review.operation }),
+        reason: result.reason,
+        mutated: result.outcome === "mutated",
+        warnings: result.response.warnings?.length ?? 0,
+        durationMs: round(durationMs),
+      };
+      if (result.error === undefined) logger.info(line, "review");
+      else if (result.reason === "lookup-failed") logger.warn({ ...line, error: result.error }, "review");
+      else logger.error({ ...line, error: result.error }, "review");
+      return reply.send(reviewResponse(review.apiVersion, result.response));
+    });
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,169 @@
+// The running webhook: the admission app on HTTPS with a reloadable certificate, /metrics on plain HTTP, and close().
+
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance, FastifyServerFactory } from "fastify";
+import { type AppDeps, buildApp } from "./app.js";
+import { type CertificateWatch, loadCertificateFiles, watchCertificateFiles } from "./certificate-files.js";
+import { buildMetricsApp } from "./metrics-app.js";
+import { expirySeconds, type ServingCertificate, secureContextOptions, tlsSettings } from "./tls.js";
+
+export interface ServerDeps extends Omit<AppDeps, "isCertificateLoaded"> {
+  /** The pair presented; startServer loads --tls-cert/--tls-key into it, or something else installs one. */
+  readonly certificate: ServingCertificate;
+}
+
+export interface ServeOptions {
+  readonly listenAddress: string;
+  readonly port: number;
+  /** Plain-HTTP /metrics port on the same address; absent: no metrics server; 0: any free port. */
+  readonly metricsPort?: number;
+  /**
+   * PEM files to serve, loaded before listening (startServer rejects if they are not a valid pair) and reloaded
+   * when they change. Absent when the certificate is installed into deps.certificate by other means.
+   */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** How long close() lets in-flight reviews finish before it closes their connections. */
+  readonly shutdownTimeoutMs: number;
+  /** Certificate file polling; tests shorten it. */
+  readonly certificatePollIntervalMs?: number;
+}
+
+export interface RunningServer {
+  /** Where the HTTPS admission server listens. */
+  address(): AddressInfo;
+  /** Where /metrics listens, when it does. */
+  metricsAddress(): AddressInfo | undefined;
+  /** Stops accepting, lets in-flight reviews finish (up to shutdownTimeoutMs), then closes everything. */
+  close(): Promise<void>;
+}
+
+/** Server-side limits against slow or stuck clients. */
+export const connectionLimits = {
+  /** A TLS handshake must finish within this. */
+  handshakeTimeoutMs: 10_000,
+  /** Request headers must arrive within this, the whole request within requestTimeoutMs. */
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  /** How often Node checks those two. */
+  connectionsCheckingIntervalMs: 1_000,
+  /**
+   * Idle kept-alive connections stay open longer than the API server's Go client keeps them (90 s), so the
+   * client, not us, closes them; otherwise a review sent as we close a socket fails.
+   */
+  keepAliveTimeoutMs: 95_000,
+  /** A socket silent this long during a request is closed. */
+  socketTimeoutMs: 30_000,
+} as const;
+
+function httpsServerFactory(certificate: ServingCertificate): {
+  factory: FastifyServerFactory;
+  server: () => Server;
+} {
+  let server: Server | undefined;
+  const factory = ((handler: Parameters<FastifyServerFactory>[0]) => {
+    const pair = certificate.current();
+    server = createServer(
+      {
+        ...(pair !== undefined ? secureContextOptions(pair) : tlsSettings),
+        handshakeTimeout: connectionLimits.handshakeTimeoutMs,
+        headersTimeout: connectionLimits.headersTimeoutMs,
+        requestTimeout: connectionLimits.requestTimeoutMs,
+        connectionsCheckingInterval: connectionLimits.connectionsCheckingIntervalMs,
+        keepAliveTimeout: connectionLimits.keepAliveTimeoutMs,
+      },
+      handler,
+    );
+    server.setTimeout(connectionLimits.socketTimeoutMs);
+    return server;
+  }) as unknown as FastifyServerFactory;
+  return {
+    factory,
+    server() {
+      if (server === undefined) throw new Error("the HTTPS server has not been created");
+      return server;
+    },
+  };
+}
+
+/** Loads the certificate, listens, and wires certificate reloads and metrics; the caller owns deps.source. */
+export async function startServer(deps: ServerDeps, options: ServeOptions): Promise<RunningServer> {
+  const { certificate, metrics, logger } = deps;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new Error("--tls-cert and --tls-key go together: give both or neither");
+  }
+  const files =
+    options.tlsCert !== undefined && options.tlsKey !== undefined
+      ? { certPath: options.tlsCert, keyPath: options.tlsKey }
+      : undefined;
+  if (files !== undefined) await loadCertificateFiles(files, certificate);
+
+  const https = httpsServerFactory(certificate);
+  const app = buildApp({ ...deps, isCertificateLoaded: () => certificate.isLoaded() }, https.factory);
+  await app.ready();
+  const server = https.server();
+
+  metrics.cacheSizeFrom(() => deps.source.size());
+  const presented = certificate.current();
+  if (presented !== undefined) metrics.certificateExpiry(expirySeconds(presented.certificate));
+  const stopInstalls = certificate.onInstall((pair) => {
+    server.setSecureContext(secureContextOptions(pair));
+    metrics.certificateExpiry(expirySeconds(pair.certificate));
+  });
+  let watch: CertificateWatch | undefined;
+  let metricsApp: FastifyInstance | undefined;
+  try {
+    if (files !== undefined) {
+      watch = watchCertificateFiles(files, certificate, logger, {
+        ...(options.certificatePollIntervalMs !== undefined
+          ? { pollIntervalMs: options.certificatePollIntervalMs }
+          : {}),
+      });
+    }
+    await app.listen({ host: options.listenAddress, port: options.port });
+    if (options.metricsPort !== undefined) {
+      metricsApp = buildMetricsApp(metrics.registry);
+      await metricsApp.listen({ host: options.listenAddress, port: options.metricsPort });
+    }
+  } catch (error) {
+    watch?.stop();
+    stopInstalls();
+    await Promise.allSettled([app.close(), metricsApp?.close()]);
+    throw error;
+  }
+  logger.info(
+    {
+      address: server.address(),
+      metricsAddress: metricsApp?.server.address() ?? null,
+      certificateLoaded: certificate.isLoaded(),
+    },
+    "webhook listening",
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    address: () => server.address() as AddressInfo,
+    metricsAddress: () => (metricsApp?.server.address() as AddressInfo | null) ?? undefined,
+    close() {
+      closed ??= (async () => {
+        watch?.stop();
+        stopInstalls();
+        const deadline = setTimeout(() => {
+          logger.warn(
+            { shutdownTimeoutMs: options.shutdownTimeoutMs },
+            "closing connections of unfinished reviews",
+          );
+          server.closeAllConnections();
+        }, options.shutdownTimeoutMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(deadline);
+        }
+        await metricsApp?.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { describe, test } from "node:test";
+import { createMetrics } from "../../src/server/metrics.js";
+import { reviewText } from "../unit/admission/fixtures.js";
+import { review, send } from "./support/https-client.js";
+import { startTestWebhook } from "./support/webhook.js";
+
+function getMetrics(port: number): Promise<{ status: number; contentType: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port, path: "/metrics" }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"]), text }),
+      );
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+describe("metrics", () => {
+  test("/metrics on its own plain-HTTP port counts reviews, cache events and the certificate's expiry", async () => {
+    const webhook = await startTestWebhook({ metricsPort: 0 });
+    try {
+      await review(webhook, reviewText("pod-create-v1"));
+      await review(webhook, reviewText("deployment-create-v1"));
+      await send(webhook, { body: "{nope" });
+      webhook.metrics.cacheMiss();
+      webhook.metrics.liveLookup("found");
+      webhook.metrics.watchRestart("expired");
+
+      const metricsPort = webhook.server.metricsAddress()?.port;
+      assert.ok(metricsPort !== undefined && metricsPort !== webhook.port);
+      const { status, contentType, text } = await getMetrics(metricsPort);
+      assert.equal(status, 200);
+      assert.match(contentType, /^text\/plain/);
+      const expected = [
+        'web_identity_webhook_reviews_total{outcome="mutated",reason="mutated"} 1',
+        'web_identity_webhook_reviews_total{outcome="skipped",reason="not-a-pod"} 1',
+        'web_identity_webhook_reviews_total{outcome="invalid",reason="bad-request"} 1',
+        "web_identity_webhook_review_duration_seconds_count 3",
+        'web_identity_webhook_review_duration_seconds_bucket{le="0.0005"}',
+        "web_identity_webhook_serviceaccount_cache_size 1",
+        "web_identity_webhook_serviceaccount_cache_misses_total 1",
+        'web_identity_webhook_serviceaccount_live_lookups_total{outcome="found"} 1',
+        'web_identity_webhook_serviceaccount_watch_restarts_total{reason="expired"} 1',
+      ];
+      for (const line of expected) assert.ok(text.includes(line), `missing ${line}\n${text}`);
+      const expiry = /^web_identity_webhook_certificate_expiry_timestamp_seconds (\d+)$/m.exec(text)?.[1];
+      const validTo = Date.parse(webhook.certificate.current()?.certificate.validTo ?? "") / 1000;
+      assert.equal(Number(expiry), validTo);
+    } finally {
+      await webhook.stop();
+    }
+  });
+
+  test("the default registry also carries process metrics", async () => {
+    const text = await createMetrics().registry.metrics();
+    assert.match(text, /^process_cpu_user_seconds_total /m);
+    assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  });
+});

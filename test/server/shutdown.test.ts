@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { Agent } from "node:https";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { exitOnShutdownSignal } from "../../src/server/signals.js";
+import { reviewText } from "../unit/admission/fixtures.js";
+import { FakeServiceAccountSource } from "./support/fake-serviceaccount-source.js";
+import { review, send } from "./support/https-client.js";
+import { captureLog } from "./support/log-capture.js";
+import { appServiceAccount, startTestWebhook } from "./support/webhook.js";
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail("timed out waiting");
+    await sleep(5);
+  }
+}
+
+describe("graceful shutdown", () => {
+  test("on SIGTERM finishes the reviews in flight with 200, refuses new connections, and exits 0", async () => {
+    const source = new FakeServiceAccountSource([appServiceAccount]);
+    const webhook = await startTestWebhook({ source, shutdownTimeoutMs: 10_000 });
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    const removeListeners = exitOnShutdownSignal(() => webhook.server.close(), {
+      logger: webhook.log.logger,
+      exit: (code) => exits.push(code),
+      shutdownTimeoutMs: 10_000,
+      process: signals,
+    });
+    const keptAlive = new Agent({ keepAlive: true });
+    try {
+      // A kept-alive connection that is idle when the signal comes must not hold the shutdown.
+      assert.equal((await review(webhook, reviewText("pod-create-v1"), keptAlive)).status, 200);
+      const idle = new Agent({ keepAlive: true });
+      assert.equal((await send(webhook, { path: "/healthz", agent: idle })).status, 200);
+
+      source.delayMs = 400;
+      const lookupsBefore = source.lookups.length;
+      const inFlight = Array.from({ length: 8 }, (_, index) =>
+        review(webhook, reviewText("pod-create-v1"), index % 2 === 0 ? keptAlive : undefined),
+      );
+      await until(() => source.lookups.length === lookupsBefore + 8);
+
+      const started = Date.now();
+      signals.emit("SIGTERM", "SIGTERM");
+      await sleep(50);
+      await assert.rejects(send(webhook, { path: "/healthz" }), { code: "ECONNREFUSED" });
+
+      const answers = await Promise.all(inFlight);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        Array(8).fill(200),
+      );
+      for (const answer of answers) {
+        assert.equal((answer.json() as { response: { patchType: string } }).response.patchType, "JSONPatch");
+      }
+      await until(() => exits.length > 0);
+      assert.deepEqual(exits, [0]);
+      assert.ok(Date.now() - started < 3000, `shutdown took ${Date.now() - started} ms`);
+      const messages = webhook.log.lines().map((line) => line.msg);
+      assert.ok(messages.includes("shutting down: finishing in-flight reviews"));
+      assert.ok(messages.includes("shut down"));
+      idle.destroy();
+    } finally {
+      keptAlive.destroy();
+      removeListeners();
+      await webhook.stop();
+    }
+  });
+
+  test("closes the connections of reviews still running at --shutdown-timeout", async () => {
+    const source = new FakeServiceAccountSource([appServiceAccount]);
+    const webhook = await startTestWebhook({ source, shutdownTimeoutMs: 300, lookupTimeoutMs: 20_000 });
+    try {
+      source.hang = true;
+      const stuck = review(webhook, reviewText("pod-create-v1"));
+      await until(() => source.lookups.length === 1);
+      const started = Date.now();
+      await webhook.server.close();
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 2000, `close took ${took} ms`);
+      await assert.rejects(stuck);
+      assert.ok(webhook.log.lines().some((line) => line.msg === "closing connections of unfinished reviews"));
+    } finally {
+      await webhook.stop();
+    }
+  });
+});
+
+describe("exitOnShutdownSignal", () => {
+  test("exits 1 at once on a second signal", async () => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    const remove = exitOnShutdownSignal(() => new Promise(() => {}), {
+      logger: captureLog().logger,
+      exit: (code) => exits.push(code),
+      shutdownTimeoutMs: 60_000,
+      process: signals,
+    });
+    signals.emit("SIGTERM", "SIGTERM");
+    assert.deepEqual(exits, []);
+    signals.emit("SIGINT", "SIGINT");
+    assert.deepEqual(exits, [1]);
+    remove();
+    assert.equal(signals.listenerCount("SIGTERM"), 0);
+  });
+
+  test("exits 1 when the shutdown fails", async () => {
+    const signals = new EventEmitter();
+    const log = captureLog();
+    const exits: number[] = [];
+    exitOnShutdownSignal(
+      async () => {
+        throw new Error("metrics server would not close");
+      },
+      { logger: log.logger, exit: (code) => exits.push(code), shutdownTimeoutMs: 1000, process: signals },
+    );
+    signals.emit("SIGTERM", "SIGTERM");
+    await until(() => exits.length > 0);
+    assert.deepEqual(exits, [1]);
+    assert.equal(log.lines().at(-1)?.error, "metrics server would not close");
+  });
+});
