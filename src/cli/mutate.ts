@@ -35,19 +35,24 @@ export async function runMutate(argv: readonly string[], io: CliIo): Promise<num
   }
   try {
     const { values, positionals } = parseFlags(mutateFlags, argv, io.env);
-    if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (positionals.length > 0)
+      throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const podPath = stringValue(values, "pod");
     if (podPath === undefined) throw new ConfigError("--pod is required");
     const options = engineOptionsFrom(values);
     const pod = asPod(await readManifest(podPath), podPath);
     const saPath = stringValue(values, "service-account");
     const serviceAccount =
-      saPath === undefined ? undefined : asServiceAccount(await readManifest(saPath), saPath, pod, options.annotationPrefix);
+      saPath === undefined
+        ? undefined
+        : asServiceAccount(await readManifest(saPath), saPath, pod, options.annotationPrefix);
     const decision = decide(pod, serviceAccount, options);
     io.stdout.write(`${JSON.stringify({ patch: decision.patch, warnings: decision.warnings })}\n`);
     return exitCode.ok;
   } catch (error) {
-    io.stderr.write(`web-identity-webhook mutate: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(
+      `web-identity-webhook mutate: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return exitCode.usage;
   }
 }
@@ -71,9 +76,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function asPod(manifest: unknown, path: string): Pod {
-  if (!isObject(manifest) || manifest.kind !== "Pod") throw new ConfigError(`${path} does not hold a Pod (kind: Pod)`);
+  if (!isObject(manifest) || manifest.kind !== "Pod")
+    throw new ConfigError(`${path} does not hold a Pod (kind: Pod)`);
   const spec = manifest.spec;
-  if (!isObject(spec) || !Array.isArray(spec.containers)) throw new ConfigError(`${path}: spec.containers is missing`);
+  if (!isObject(spec) || !Array.isArray(spec.containers))
+    throw new ConfigError(`${path}: spec.containers is missing`);
   return manifest as Pod;
 }
 

@@ -1,7 +1,7 @@
 // `web-identity-webhook serve`: builds the webhook's parts from flags, starts them, and stops them on SIGTERM.
 
 import type { KubeConfig } from "@kubernetes/client-node";
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 import { certificateConfigFrom, type SelfManagedCertificateConfig } from "../certs/config.js";
 import { CertificateController } from "../certs/controller.js";
 import { certificateFlags } from "../certs/flags.js";
@@ -41,7 +41,8 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   let certificates: ReturnType<typeof certificateConfigFrom>;
   try {
     const { values, positionals } = parseFlags(flags, argv, io.env);
-    if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (positionals.length > 0)
+      throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     config = serveConfigFrom(values);
     certificates = certificateConfigFrom(values, io.env);
   } catch (error) {
@@ -72,11 +73,19 @@ async function serve(
   let controller: CertificateController | undefined;
   if (certificates.mode === "self-managed") {
     if (kubeConfig === undefined) {
-      throw new ConfigError("--cert-mode self-managed needs a cluster: it cannot be used with --service-accounts-file");
+      throw new ConfigError(
+        "--cert-mode self-managed needs a cluster: it cannot be used with --service-accounts-file",
+      );
     }
     controller = certificateController(certificates, kubeConfig, certificate, logger);
-  } else if (config.generateSelfSigned && (await ensureSelfSignedCertificate(config.tlsCert, config.tlsKey))) {
-    logger.info({ cert: config.tlsCert, key: config.tlsKey }, "generated a self-signed certificate for local use");
+  } else if (
+    config.generateSelfSigned &&
+    (await ensureSelfSignedCertificate(config.tlsCert, config.tlsKey))
+  ) {
+    logger.info(
+      { cert: config.tlsCert, key: config.tlsKey },
+      "generated a self-signed certificate for local use",
+    );
   }
 
   // The server listens before the cache is synced so probes answer (readyz says what is missing).
@@ -115,7 +124,9 @@ async function serve(
     await Promise.all([
       source
         .start()
-        .then(() => logger.info({ serviceAccounts: source.size(), ms: Date.now() - started }, "ServiceAccounts synced")),
+        .then(() =>
+          logger.info({ serviceAccounts: source.size(), ms: Date.now() - started }, "ServiceAccounts synced"),
+        ),
       controller?.start().then(() => logger.info("serving certificate installed")),
     ]);
   } catch (error) {
@@ -135,7 +146,8 @@ function serviceAccountSource(
 ): ServiceAccountSource {
   const prefix = config.engine.annotationPrefix;
   const keepAnnotation = (key: string) => isRelevantAnnotation(key, prefix);
-  if (kubeConfig === undefined) return new ServiceAccountFile(config.serviceAccountsFile as string, keepAnnotation);
+  if (kubeConfig === undefined)
+    return new ServiceAccountFile(config.serviceAccountsFile as string, keepAnnotation);
   return new ServiceAccountCache(
     {
       api: createKubeServiceAccountApi(kubeConfig),

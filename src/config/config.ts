@@ -30,14 +30,20 @@ export function engineOptionsFrom(values: FlagValues): EngineOptions {
     );
   }
   const mountPath = requiredString(values, "token-mount-path");
-  if (!mountPath.startsWith("/") || mountPath.includes(":") || (mountPath.length > 1 && mountPath.endsWith("/"))) {
+  if (
+    !mountPath.startsWith("/") ||
+    mountPath.includes(":") ||
+    (mountPath.length > 1 && mountPath.endsWith("/"))
+  ) {
     throw new ConfigError(
       `--token-mount-path: ${JSON.stringify(mountPath)} must be an absolute path without a trailing slash or ':'`,
     );
   }
   const region = stringValue(values, "aws-default-region");
   if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) {
-    throw new ConfigError(`--aws-default-region: ${JSON.stringify(region)} is not a region name (e.g. us-west-2)`);
+    throw new ConfigError(
+      `--aws-default-region: ${JSON.stringify(region)} is not a region name (e.g. us-west-2)`,
+    );
   }
   return {
     annotationPrefix,
@@ -53,7 +59,9 @@ export function serveConfigFrom(values: FlagValues): ServeConfig {
   const kubeconfig = stringValue(values, "kubeconfig");
   const serviceAccountsFile = stringValue(values, "service-accounts-file");
   if (kubeconfig !== undefined && serviceAccountsFile !== undefined) {
-    throw new ConfigError("--kubeconfig and --service-accounts-file exclude each other: choose a cluster or a file");
+    throw new ConfigError(
+      "--kubeconfig and --service-accounts-file exclude each other: choose a cluster or a file",
+    );
   }
   return {
     engine: engineOptionsFrom(values),

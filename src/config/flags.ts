@@ -29,7 +29,12 @@ export const engineFlags: readonly FlagSpec[] = [
     default: "eks.amazonaws.com",
     help: "Prefix of the ServiceAccount and pod annotations read (role-arn, audience, ...)",
   },
-  { name: "token-audience", kind: "string", default: "sts.amazonaws.com", help: "Default audience of the projected token" },
+  {
+    name: "token-audience",
+    kind: "string",
+    default: "sts.amazonaws.com",
+    help: "Default audience of the projected token",
+  },
   {
     name: "token-mount-path",
     kind: "string",
@@ -44,7 +49,11 @@ export const engineFlags: readonly FlagSpec[] = [
     max: 86400,
     help: "Default lifetime of the projected token in seconds (600..86400)",
   },
-  { name: "aws-default-region", kind: "string", help: "If set, inject AWS_REGION and AWS_DEFAULT_REGION with this value" },
+  {
+    name: "aws-default-region",
+    kind: "string",
+    help: "If set, inject AWS_REGION and AWS_DEFAULT_REGION with this value",
+  },
   {
     name: "sts-regional-endpoint",
     kind: "bool",
@@ -56,11 +65,40 @@ export const engineFlags: readonly FlagSpec[] = [
 /** Flags of the long-running server. */
 export const serveFlags: readonly FlagSpec[] = [
   ...engineFlags,
-  { name: "listen-address", kind: "string", default: "0.0.0.0", help: "Address the HTTPS admission server binds" },
-  { name: "port", kind: "int", default: "8443", min: 1, max: 65535, help: "HTTPS port of the admission server" },
-  { name: "metrics-port", kind: "int", default: "9999", min: 0, max: 65535, help: "Plain HTTP port of /metrics (0 disables)" },
-  { name: "tls-cert", kind: "string", default: "certs/tls.crt", help: "PEM serving certificate; reloaded when it changes" },
-  { name: "tls-key", kind: "string", default: "certs/tls.key", help: "PEM private key of the serving certificate" },
+  {
+    name: "listen-address",
+    kind: "string",
+    default: "0.0.0.0",
+    help: "Address the HTTPS admission server binds",
+  },
+  {
+    name: "port",
+    kind: "int",
+    default: "8443",
+    min: 1,
+    max: 65535,
+    help: "HTTPS port of the admission server",
+  },
+  {
+    name: "metrics-port",
+    kind: "int",
+    default: "9999",
+    min: 0,
+    max: 65535,
+    help: "Plain HTTP port of /metrics (0 disables)",
+  },
+  {
+    name: "tls-cert",
+    kind: "string",
+    default: "certs/tls.crt",
+    help: "PEM serving certificate; reloaded when it changes",
+  },
+  {
+    name: "tls-key",
+    kind: "string",
+    default: "certs/tls.key",
+    help: "PEM private key of the serving certificate",
+  },
   {
     name: "generate-self-signed",
     kind: "bool",

@@ -19,7 +19,11 @@ export interface ParsedArgs {
  * Parses `--name value`, `--name=value` and `--bool-flag` (or `--bool-flag=false`).
  * A flag on the command line wins over its environment twin, which wins over the default.
  */
-export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
+export function parseFlags(
+  specs: readonly FlagSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const raw = new Map<string, string[]>();
   const positionals: string[] = [];
@@ -63,7 +67,11 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
 }
 
 function convert(spec: FlagSpec, texts: readonly string[], source: string): FlagValue {
-  if (spec.kind === "list") return texts.flatMap((t) => t.split(",")).map((t) => t.trim()).filter((t) => t !== "");
+  if (spec.kind === "list")
+    return texts
+      .flatMap((t) => t.split(","))
+      .map((t) => t.trim())
+      .filter((t) => t !== "");
   const text = texts[texts.length - 1] as string;
   switch (spec.kind) {
     case "bool": {
@@ -73,7 +81,8 @@ function convert(spec: FlagSpec, texts: readonly string[], source: string): Flag
     }
     case "int": {
       const range = `${spec.min ?? "-∞"}..${spec.max ?? "∞"}`;
-      if (!/^-?\d+$/.test(text)) throw new ConfigError(`${source}: ${JSON.stringify(text)} is not a whole number (${range})`);
+      if (!/^-?\d+$/.test(text))
+        throw new ConfigError(`${source}: ${JSON.stringify(text)} is not a whole number (${range})`);
       const n = Number(text);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
         throw new ConfigError(`${source}: ${n} is out of range (${range})`);
