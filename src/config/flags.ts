@@ -75,9 +75,9 @@ export const serveFlags: readonly FlagSpec[] = [
     name: "port",
     kind: "int",
     default: "8443",
-    min: 1,
+    min: 0,
     max: 65535,
-    help: "HTTPS port of the admission server",
+    help: "HTTPS port of the admission server (0: any free port, logged at start)",
   },
   {
     name: "metrics-port",
