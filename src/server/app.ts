@@ -62,8 +62,10 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
   app.register(
     healthRoutes({
       serviceAccountsReady: () => deps.source.isReady(),
-      isCertificateLoaded: deps.isCertificateLoaded,
-      ...(deps.isCertificateTrusted !== undefined ? { isCertificateTrusted: deps.isCertificateTrusted } : {}),
+      isCertificateLoaded: () => deps.isCertificateLoaded(),
+      ...(deps.isCertificateTrusted !== undefined
+        ? { isCertificateTrusted: () => deps.isCertificateTrusted?.() === true }
+        : {}),
     }),
   );
   app.register(

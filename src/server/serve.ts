@@ -101,16 +101,15 @@ export async function startServer(deps: ServerDeps, options: ServeOptions): Prom
 
   const https = httpsServerFactory(certificate);
   const app = buildApp({ ...deps, isCertificateLoaded: () => certificate.isLoaded() }, https.factory);
-  await app.ready();
+  // The server was made with the pair current then; from here on (no await in between) every install swaps it in.
   const server = https.server();
-
-  metrics.cacheSizeFrom(() => deps.source.size());
-  const presented = certificate.current();
-  if (presented !== undefined) metrics.certificateExpiry(expirySeconds(presented.certificate));
   const stopInstalls = certificate.onInstall((pair) => {
     server.setSecureContext(secureContextOptions(pair));
     metrics.certificateExpiry(expirySeconds(pair.certificate));
   });
+  const presented = certificate.current();
+  if (presented !== undefined) metrics.certificateExpiry(expirySeconds(presented.certificate));
+  metrics.cacheSizeFrom(() => deps.source.size());
   let watch: CertificateWatch | undefined;
   let metricsApp: FastifyInstance | undefined;
   try {
