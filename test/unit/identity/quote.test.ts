@@ -10,6 +10,6 @@ test("keeps a value with a newline on one line", () => {
   assert.equal(quoted("a\nb"), '"a\\nb"');
 });
 
-test("cuts a long value to 48 characters with an ellipsis", () => {
-  assert.equal(quoted("x".repeat(100)), `"${"x".repeat(47)}…"`);
+test('cuts a long value to 48 characters ending in an ASCII "..."', () => {
+  assert.equal(quoted("x".repeat(100)), `"${"x".repeat(45)}..."`);
 });
