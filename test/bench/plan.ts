@@ -1,0 +1,58 @@
+// How long and how hard each phase runs: the full benchmark and the smoke run that only proves it works.
+
+export interface Plan {
+  readonly mode: "full" | "smoke";
+  /** ServiceAccounts the load server caches. */
+  readonly baseServiceAccounts: number;
+  /** Fresh servers started only to time readiness and read memory. */
+  readonly memoryServiceAccounts: readonly number[];
+  /** Keep-alive connections of the closed loop, each with one review in flight at most. */
+  readonly sockets: number;
+  /**
+   * Connections the open loop may use: enough that requests queue in the webhook, not in the generator,
+   * as the API server opens more connections when answers slow down.
+   */
+  readonly openLoopSockets: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** Offered rates of the open-loop latency runs, reviews/s. */
+  readonly rates: readonly number[];
+  /** Reviews per cache case (hit, miss, miss again, absent). */
+  readonly missReviews: number;
+  /** Delay of the mock API's single GETs during the cache cases. */
+  readonly getDelayMs: number;
+  /** Pause after ready before memory is read, and between load phases. */
+  readonly settleMs: number;
+  readonly readyTimeoutMs: number;
+}
+
+export const plans: Readonly<Record<Plan["mode"], Plan>> = {
+  full: {
+    mode: "full",
+    baseServiceAccounts: 1_000,
+    memoryServiceAccounts: [10_000, 100_000],
+    sockets: 16,
+    openLoopSockets: 64,
+    warmupMs: 2_000,
+    durationMs: 10_000,
+    rates: [500, 2_000, 5_000],
+    missReviews: 50,
+    getDelayMs: 50,
+    settleMs: 3_000,
+    readyTimeoutMs: 120_000,
+  },
+  smoke: {
+    mode: "smoke",
+    baseServiceAccounts: 200,
+    memoryServiceAccounts: [2_000],
+    sockets: 4,
+    openLoopSockets: 16,
+    warmupMs: 300,
+    durationMs: 1_500,
+    rates: [200, 1_000],
+    missReviews: 5,
+    getDelayMs: 50,
+    settleMs: 300,
+    readyTimeoutMs: 60_000,
+  },
+};

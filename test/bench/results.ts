@@ -1,0 +1,93 @@
+// The shape of a benchmark run's results, as written to results.json.
+
+import type { LoadResult } from "./load-protocol.js";
+import type { MachineRecord } from "./machine.js";
+import type { ProfileSummary } from "./profile-summary.js";
+import type { ReviewSize } from "./reviews.js";
+import type { Memory } from "./webhook-process.js";
+
+export interface ServerCost {
+  /** Webhook CPU (user + system) per completed review in the measured window, microseconds. */
+  readonly cpuMicrosPerReview: number;
+  /** Webhook CPU in the measured window as a share of one core. */
+  readonly cpuCores: number;
+  /** Log bytes the webhook wrote per completed review. */
+  readonly logBytesPerReview: number;
+  /** Cores busy with neither the webhook nor the load generator during the window: other load on the machine. */
+  readonly otherCores: number;
+}
+
+export interface ThroughputResult extends ServerCost {
+  readonly size: ReviewSize;
+  /** "webhook" is the product; "null-webhook" answers without work, the harness's own ceiling. */
+  readonly server: "webhook" | "null-webhook";
+  readonly logLevel: string;
+  readonly load: LoadResult;
+}
+
+export interface LatencyResult extends ServerCost {
+  readonly offeredRate: number;
+  readonly load: LoadResult;
+}
+
+export interface StartupResult extends Memory {
+  readonly serviceAccounts: number;
+  /** Spawn of the process to the first /readyz 200. */
+  readonly startToReadyMs: number;
+  /** The mock API sending the last list page to the first /readyz 200. */
+  readonly lastPageToReadyMs: number;
+  readonly listPages: number;
+  /** TLS connections the webhook opened to the mock API while starting (list pages, watch, probes). */
+  readonly apiConnections: number;
+  /** The mock API sending the last list page to the webhook's "ready" log line (1 ms resolution, no polling). */
+  readonly lastPageToReadyLogMs?: number;
+  /** How long the webhook says its list took ("listed ServiceAccounts" durationMs). */
+  readonly listDurationMs?: number;
+  /** Size of the ServiceAccount cache the webhook reports, when a log line names it. */
+  readonly cachedReported?: number;
+}
+
+export interface CacheMissResult {
+  readonly getDelayMs: number;
+  /** Single GETs the mock API answered during the four cases. */
+  readonly gets: number;
+  /** The ServiceAccount is in the cache. */
+  readonly hit: LoadResult;
+  /** Not in the list, found by a live GET; each name once. */
+  readonly miss: LoadResult;
+  /** The same names again: whether a live answer is remembered. */
+  readonly missAgain: LoadResult;
+  /** Neither listed nor found by GET (404). */
+  readonly absent: LoadResult;
+}
+
+export interface ProfileResult {
+  readonly scenario: string;
+  /** The .cpuprofile (git-ignored; open it in Chrome DevTools or speedscope). */
+  readonly file: string;
+  readonly summary: ProfileSummary;
+}
+
+export interface BenchResults {
+  readonly machine: MachineRecord;
+  readonly mode: "full" | "smoke";
+  readonly settings: {
+    readonly sockets: number;
+    readonly openLoopSockets: number;
+    readonly warmupMs: number;
+    readonly durationMs: number;
+    readonly baseServiceAccounts: number;
+    readonly logLevel: string;
+    readonly requestBytes: Readonly<Record<ReviewSize, number>>;
+  };
+  readonly startup: readonly StartupResult[];
+  /** The webhook at each size, at a quieter log level, and the null webhook. */
+  readonly throughput: readonly ThroughputResult[];
+  readonly latency: readonly LatencyResult[];
+  readonly cacheMiss: CacheMissResult;
+  /** Memory of the load server after all load phases. */
+  readonly afterLoad: Memory;
+  readonly profile?: ProfileResult;
+  /** Requests the mock API could not answer: a sign the webhook's client changed. */
+  readonly mockApiUnexpected: readonly string[];
+}

@@ -1,0 +1,168 @@
+// The benchmark: the built webhook against a mock kube API, driven by a separate load-generator process.
+// Writes results.json, results.md and latency.svg to docs/benchmark/ (`--smoke`: briefly, to test/bench/out/smoke/).
+// Usage: npm run bench [-- --profile] [-- --out DIR] [-- --main FILE];  npm run bench:smoke
+
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { writeBenchCertificates } from "./certificates.js";
+import { epochNow, startFakeKubeApi } from "./fake-kube-api.js";
+import type { ServiceAccountList } from "./fake-serviceaccounts.js";
+import { machineRecord } from "./machine.js";
+import { cacheMiss, latency, profile, throughput } from "./phases.js";
+import { plans } from "./plan.js";
+import { writeReport } from "./report.js";
+import type {
+  BenchResults,
+  LatencyResult,
+  ProfileResult,
+  StartupResult,
+  ThroughputResult,
+} from "./results.js";
+import { admissionReview, reviewSizes } from "./reviews.js";
+import { type BenchContext, note, serviceAccountsOf, startNullWebhook, startServer } from "./servers.js";
+import { writeKubeconfig } from "./webhook-process.js";
+
+const logLevel = "info";
+const repository = resolve(import.meta.dirname, "../..");
+
+function withoutWindow({ window: _, ...result }: Awaited<ReturnType<typeof throughput>>): ThroughputResult {
+  return result;
+}
+
+async function phases(
+  context: BenchContext,
+  withProfile: boolean,
+): Promise<Omit<BenchResults, "machine" | "mode" | "settings">> {
+  const { plan, api } = context;
+  const unexpected: string[] = [];
+  const startup: StartupResult[] = [];
+  const throughputs: ThroughputResult[] = [];
+  const latencies: LatencyResult[] = [];
+
+  const base = await startServer(context, plan.baseServiceAccounts, logLevel);
+  startup.push(base.startup);
+  let cache: BenchResults["cacheMiss"];
+  let afterLoad: BenchResults["afterLoad"];
+  try {
+    for (const size of reviewSizes) throughputs.push(withoutWindow(await throughput(context, base, size)));
+    for (const rate of plan.rates) latencies.push(await latency(context, base, rate));
+    cache = await cacheMiss(context, base);
+    afterLoad = await base.webhook.memory();
+  } finally {
+    await base.webhook.stop();
+  }
+  unexpected.push(...api.stats.unexpected);
+
+  // The same medium load without the line per review, to price the logging.
+  const quiet = await startServer(context, plan.baseServiceAccounts, "warn");
+  try {
+    throughputs.push(withoutWindow(await throughput(context, quiet, "medium")));
+  } finally {
+    await quiet.webhook.stop();
+  }
+
+  const ceiling = await startNullWebhook(context);
+  try {
+    throughputs.push(withoutWindow(await throughput(context, ceiling, "medium")));
+  } finally {
+    await ceiling.webhook.stop();
+  }
+
+  let profiled: ProfileResult | undefined;
+  if (withProfile) {
+    const result = await profile(context, join(repository, "test/bench/out/profile"));
+    profiled = { ...result, file: relative(repository, result.file) };
+  }
+
+  for (const count of plan.memoryServiceAccounts) {
+    const server = await startServer(context, count, logLevel);
+    await server.webhook.stop();
+    startup.push(server.startup);
+    unexpected.push(...api.stats.unexpected);
+  }
+  return {
+    startup,
+    throughput: throughputs,
+    latency: latencies,
+    cacheMiss: cache,
+    afterLoad,
+    ...(profiled === undefined ? {} : { profile: profiled }),
+    mockApiUnexpected: [...new Set(unexpected)],
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: "boolean" },
+      profile: { type: "boolean" },
+      out: { type: "string" },
+      // Another build to compare, e.g. a copy of dist/ from before a change.
+      main: { type: "string" },
+    },
+  });
+  const plan = plans[values.smoke === true ? "smoke" : "full"];
+  const webhookMain = resolve(values.main ?? join(repository, "dist/cli/main.js"));
+  if (!existsSync(webhookMain)) throw new Error(`${webhookMain} is missing: run "npm run build" first`);
+  const outDir = resolve(
+    values.out ?? join(repository, plan.mode === "smoke" ? "test/bench/out/smoke" : "docs/benchmark"),
+  );
+  const machine = await machineRecord();
+  const work = await mkdtemp(join(tmpdir(), "web-identity-webhook-bench-"));
+  const started = epochNow();
+  try {
+    const certificates = await writeBenchCertificates(work);
+    const lists = new Map<number, ServiceAccountList>();
+    const api = await startFakeKubeApi({
+      certPem: await readFile(certificates.certPath, "utf8"),
+      keyPem: await readFile(certificates.keyPath, "utf8"),
+      serviceAccounts: serviceAccountsOf(lists, plan.baseServiceAccounts),
+      bookmarkIntervalMs: 5_000,
+    });
+    try {
+      const kubeconfigPath = join(work, "kubeconfig");
+      await writeKubeconfig(kubeconfigPath, api.url, certificates.caPem);
+      const context: BenchContext = {
+        plan,
+        api,
+        work,
+        kubeconfigPath,
+        certificates,
+        main: webhookMain,
+        lists,
+      };
+      note(`${plan.mode} run of ${webhookMain}; mock kube API at ${api.url}`);
+      const measured = await phases(context, values.profile === true);
+      const results: BenchResults = {
+        machine,
+        mode: plan.mode,
+        settings: {
+          sockets: plan.sockets,
+          openLoopSockets: plan.openLoopSockets,
+          warmupMs: plan.warmupMs,
+          durationMs: plan.durationMs,
+          baseServiceAccounts: plan.baseServiceAccounts,
+          logLevel,
+          requestBytes: {
+            small: Buffer.byteLength(admissionReview("small")),
+            medium: Buffer.byteLength(admissionReview("medium")),
+            large: Buffer.byteLength(admissionReview("large")),
+          },
+        },
+        ...measured,
+      };
+      await mkdir(outDir, { recursive: true });
+      await writeReport(outDir, results);
+    } finally {
+      await api.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  note(`done in ${Math.round((epochNow() - started) / 1000)} s; results in ${outDir}`);
+}
+
+await main();
