@@ -19,12 +19,6 @@ export interface AdmissionResponse {
   readonly status?: AdmissionStatus;
 }
 
-export interface AdmissionReviewResponse {
-  readonly apiVersion: AdmissionApiVersion;
-  readonly kind: "AdmissionReview";
-  readonly response: AdmissionResponse;
-}
-
 /**
  * The API server shows warnings to clients as HTTP Warning headers and may truncate any over 256 characters
  * or drop them when there are many; we cap both ourselves so what arrives is what we meant.
@@ -78,10 +72,16 @@ export function errored(uid: string, code: number, message: string): AdmissionRe
   return { uid, allowed: false, status: { code, message } };
 }
 
-/** The AdmissionReview that carries `response`, in the request's apiVersion. */
-export function reviewResponse(
-  apiVersion: AdmissionApiVersion,
-  response: AdmissionResponse,
-): AdmissionReviewResponse {
-  return { apiVersion, kind: "AdmissionReview", response };
+/**
+ * The AdmissionReview that carries `response`, in the request's apiVersion, as JSON text: the same bytes
+ * JSON.stringify gives for the object, built by hand because this runs once per review. The base64 patch
+ * needs no escaping; only the uid, warnings and status go through JSON.stringify.
+ */
+export function reviewResponseJson(apiVersion: AdmissionApiVersion, response: AdmissionResponse): string {
+  let json = `{"apiVersion":"${apiVersion}","kind":"AdmissionReview","response":{"uid":${JSON.stringify(response.uid)},"allowed":${response.allowed}`;
+  if (response.patchType !== undefined) json += `,"patchType":"${response.patchType}"`;
+  if (response.patch !== undefined) json += `,"patch":"${response.patch}"`;
+  if (response.warnings !== undefined) json += `,"warnings":${JSON.stringify(response.warnings)}`;
+  if (response.status !== undefined) json += `,"status":${JSON.stringify(response.status)}`;
+  return `${json}}}`;
 }

@@ -2,7 +2,7 @@
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { reviewResponse } from "../admission/response.js";
+import { reviewResponseJson } from "../admission/response.js";
 import { decodeReview } from "../admission/review.js";
 import { type ErrorReply, errorReply, HttpError, sendError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -15,6 +15,8 @@ export interface AdmissionRouteDeps extends ReviewDeps {
 }
 
 export const mutatePath = "/mutate";
+
+const jsonType = "application/json; charset=utf-8";
 
 function parseJson(
   _request: FastifyRequest,
@@ -85,7 +87,8 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
       if (result.error === undefined) logger.info(line, "review");
       else if (result.reason === "lookup-failed") logger.warn({ ...line, error: result.error }, "review");
       else logger.error({ ...line, error: result.error }, "review");
-      return reply.send(reviewResponse(review.apiVersion, result.response));
+      // Sent as text with its type set, so fastify does not serialize it again.
+      return reply.type(jsonType).send(reviewResponseJson(review.apiVersion, result.response));
     });
   };
 }

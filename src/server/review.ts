@@ -57,7 +57,9 @@ export async function reviewPod(request: AdmissionRequest, deps: ReviewDeps): Pr
   let serviceAccount: ServiceAccountRecord | undefined;
   if (namespace !== "") {
     try {
-      serviceAccount = await lookup(deps, namespace, serviceAccountName);
+      serviceAccount =
+        deps.source.peek?.(namespace, serviceAccountName) ??
+        (await lookup(deps, namespace, serviceAccountName));
     } catch (error) {
       const why = messageOf(error);
       const warning = `web-identity-webhook could not look up ServiceAccount ${namespace}/${serviceAccountName}: ${why}; pod admitted without AWS credentials injection`;

@@ -3,7 +3,6 @@
 import { access, chmod, mkdir, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { dirname } from "node:path";
-import { generate } from "selfsigned";
 
 export const localHosts: readonly string[] = ["localhost", "127.0.0.1", "::1"];
 
@@ -35,6 +34,8 @@ export async function ensureSelfSignedCertificate(
       `--generate-self-signed: ${present} exists but ${missing} does not; remove ${present} to generate a new pair`,
     );
   }
+  // Loaded here, not at the top: serve pays for selfsigned (and its crypto libraries) only when it makes a pair.
+  const { generate } = await import("selfsigned");
   const notBefore = new Date(Date.now() - 60_000);
   const pems = await generate([{ name: "commonName", value: hosts[0] ?? "localhost" }], {
     keyType: "ec",

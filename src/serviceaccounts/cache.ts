@@ -111,6 +111,10 @@ export class ServiceAccountCache implements ServiceAccountSource {
     });
   }
 
+  peek(namespace: string, name: string): ServiceAccountRecord | undefined {
+    return this.#index.get(namespace, name);
+  }
+
   get(namespace: string, name: string): Promise<ServiceAccountRecord | undefined> {
     const record = this.#index.get(namespace, name);
     if (record !== undefined) return Promise.resolve(record);

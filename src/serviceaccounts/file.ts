@@ -37,6 +37,10 @@ export class ServiceAccountFile implements ServiceAccountSource {
     this.#keep = keepAnnotation;
   }
 
+  peek(namespace: string, name: string): ServiceAccountRecord | undefined {
+    return this.#index.get(namespace, name);
+  }
+
   async get(namespace: string, name: string): Promise<ServiceAccountRecord | undefined> {
     return this.#index.get(namespace, name);
   }

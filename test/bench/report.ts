@@ -1,6 +1,6 @@
 // Writes a run's results: results.json, results.md (tables and goals) and latency.svg.
 
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { latencyChart } from "./latency-chart.js";
 import type { LoadResult } from "./load-protocol.js";
@@ -206,7 +206,16 @@ export function resultsMarkdown(results: BenchResults): string {
   return lines.join("\n");
 }
 
-/** Writes results.json, results.md and latency.svg into `dir`. */
+/** changes.md in `dir`, hand-written (what changed between runs and why), carried into results.md. */
+async function changeNotes(dir: string): Promise<string> {
+  try {
+    return `\n${await readFile(join(dir, "changes.md"), "utf8")}`;
+  } catch {
+    return "";
+  }
+}
+
+/** Writes results.json, results.md (with changes.md, if there is one, at its end) and latency.svg into `dir`. */
 export async function writeReport(dir: string, results: BenchResults): Promise<void> {
   const points = results.latency.map((r) => ({
     offeredRate: r.offeredRate,
@@ -216,6 +225,6 @@ export async function writeReport(dir: string, results: BenchResults): Promise<v
   }));
   const title = `Medium review latency, open loop (${results.machine.cores} cores, node ${results.machine.node})`;
   await writeFile(join(dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(dir, "results.md"), resultsMarkdown(results));
+  await writeFile(join(dir, "results.md"), `${resultsMarkdown(results)}${await changeNotes(dir)}`);
   await writeFile(join(dir, "latency.svg"), latencyChart(points, title, goals.p99MsAt2000));
 }

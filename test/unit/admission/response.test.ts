@@ -5,7 +5,7 @@ import {
   boundedWarnings,
   errored,
   patched,
-  reviewResponse,
+  reviewResponseJson,
   warningLimits,
 } from "../../../src/admission/response.js";
 
@@ -45,15 +45,29 @@ describe("admission responses", () => {
     });
   });
 
-  test("reviewResponse answers in the version asked", () => {
+  test("reviewResponseJson answers in the version asked", () => {
     for (const apiVersion of ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const) {
-      assert.deepEqual(reviewResponse(apiVersion, allowed(uid)), {
+      assert.deepEqual(JSON.parse(reviewResponseJson(apiVersion, allowed(uid))), {
         apiVersion,
         kind: "AdmissionReview",
         response: { uid, allowed: true },
       });
     }
   });
+
+  const responses = [
+    ["allowed", allowed(uid)],
+    ["allowed with warnings", allowed(uid, ['say "why"', "tab\there"])],
+    ["patched with warnings", patched(uid, operations, ["w"])],
+    ["errored", errored(uid, 400, 'request.object "x" is not a Pod object')],
+    ["a uid that needs escaping", allowed('a"b\\c')],
+  ] as const;
+  for (const [name, response] of responses) {
+    test(`reviewResponseJson writes the same bytes as JSON.stringify: ${name}`, () => {
+      const expected = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };
+      assert.equal(reviewResponseJson("admission.k8s.io/v1", response), JSON.stringify(expected));
+    });
+  }
 });
 
 describe("boundedWarnings", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { ServiceAccountWatchEvent } from "../../../src/serviceaccounts/api.js";
@@ -13,6 +13,10 @@ interface MockApiServer {
   readonly requests: string[];
   /** The open watch responses, for the test to write events to. */
   readonly watches: ServerResponse[];
+  /** For each request, in order: which TCP connection (0, 1, ...) it came on. */
+  readonly connections: number[];
+  /** Set to make the server drop the next request that arrives on a connection already used. */
+  dropNextReused: boolean;
   close(): Promise<void>;
 }
 
@@ -32,9 +36,23 @@ function serviceAccountJson(namespace: string, name: string, annotations: Record
 async function startMockApiServer(): Promise<MockApiServer> {
   const requests: string[] = [];
   const watches: ServerResponse[] = [];
+  const connections: number[] = [];
+  const sockets: Socket[] = [];
+  const served = new WeakMap<Socket, number>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://mock");
+    const socket = req.socket;
+    if (!sockets.includes(socket)) sockets.push(socket);
+    connections.push(sockets.indexOf(socket));
     requests.push(`${req.method} ${url.pathname}${url.search} ${req.headers.authorization ?? "-"}`);
+    const before = served.get(socket) ?? 0;
+    served.set(socket, before + 1);
+    if (mock.dropNextReused && before > 0) {
+      // As a server whose idle timeout fired while the request was on its way: no answer, the connection closes.
+      mock.dropNextReused = false;
+      socket.destroy();
+      return;
+    }
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -60,6 +78,8 @@ async function startMockApiServer(): Promise<MockApiServer> {
             ]
           : [serviceAccountJson("b", "three")],
       });
+    } else if (url.pathname.startsWith("/api/v1/namespaces/forbidden/")) {
+      json(403, status(403, "serviceaccounts is forbidden"));
     } else if (url.pathname === "/api/v1/namespaces/a/serviceaccounts/one") {
       json(200, serviceAccountJson("a", "one", { "eks.amazonaws.com/role-arn": "arn:one" }));
     } else {
@@ -67,19 +87,22 @@ async function startMockApiServer(): Promise<MockApiServer> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
+  const mock: MockApiServer = {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     watches,
+    connections,
+    dropNextReused: false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return mock;
 }
 
-describe("the client-node ServiceAccountApi against a mock API server", () => {
+describe("the ServiceAccountApi against a mock API server", () => {
   let mock: MockApiServer;
   let api: ReturnType<typeof createKubeServiceAccountApi>;
   const signal = new AbortController().signal;
@@ -119,6 +142,40 @@ describe("the client-node ServiceAccountApi against a mock API server", () => {
       "GET /api/v1/namespaces/a/serviceaccounts/one Bearer webhook-token",
       "GET /api/v1/namespaces/a/serviceaccounts/absent Bearer webhook-token",
     ]);
+  });
+
+  it("sends list pages and GETs one after another on one kept-alive connection", async () => {
+    mock.connections.length = 0;
+    await api.list({ limit: 2 }, signal);
+    await api.list({ limit: 2, continue: "page-2" }, signal);
+    await api.get("a", "one", signal);
+    await api.get("a", "absent", signal);
+    assert.equal(mock.connections.length, 4);
+    assert.equal(new Set(mock.connections).size, 1);
+  });
+
+  it("sends a GET once more on a new connection when the server closed the kept-alive one", async () => {
+    await api.get("a", "one", signal);
+    mock.connections.length = 0;
+    mock.requests.length = 0;
+    mock.dropNextReused = true;
+    const found = await api.get("a", "one", signal);
+    assert.deepEqual(found?.metadata?.annotations, { "eks.amazonaws.com/role-arn": "arn:one" });
+    assert.equal(mock.dropNextReused, false, "the server dropped the first attempt");
+    assert.deepEqual(mock.requests, [
+      "GET /api/v1/namespaces/a/serviceaccounts/one Bearer webhook-token",
+      "GET /api/v1/namespaces/a/serviceaccounts/one Bearer webhook-token",
+    ]);
+    const [dropped, answered] = mock.connections;
+    assert.notEqual(answered, dropped, "the second attempt went on a new connection");
+  });
+
+  it("reports an error status of a GET with its code and the API server's message", async () => {
+    await assert.rejects(api.get("forbidden", "x", signal), {
+      name: "ServiceAccountApiError",
+      message: "get ServiceAccount forbidden/x: HTTP 403 (serviceaccounts is forbidden)",
+      status: 403,
+    });
   });
 
   it("watches with bookmarks from a resourceVersion, reading events split across chunks, until the server ends it", async () => {
