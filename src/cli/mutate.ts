@@ -2,12 +2,14 @@
 
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { engineOptionsFrom } from "../config/config.js";
+import { engineOptionsFrom, rolePolicyFileFrom } from "../config/config.js";
 import { engineFlags, type FlagSpec } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags, stringValue } from "../config/parse.js";
 import { isRelevantAnnotation } from "../identity/annotations.js";
 import { decide } from "../mutation/decide.js";
+import type { EngineOptions } from "../mutation/options.js";
 import type { Pod, ServiceAccountRecord } from "../mutation/pod.js";
+import { readRolePolicyFile } from "../policy/file.js";
 import { type CliIo, exitCode } from "./io.js";
 
 const mutateFlags: readonly FlagSpec[] = [
@@ -39,7 +41,10 @@ export async function runMutate(argv: readonly string[], io: CliIo): Promise<num
       throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const podPath = stringValue(values, "pod");
     if (podPath === undefined) throw new ConfigError("--pod is required");
-    const options = engineOptionsFrom(values);
+    const policyPath = rolePolicyFileFrom(values);
+    const engine = engineOptionsFrom(values);
+    const options: EngineOptions =
+      policyPath === undefined ? engine : { ...engine, rolePolicy: await readRolePolicyFile(policyPath) };
     const pod = asPod(await readManifest(podPath), podPath);
     const saPath = stringValue(values, "service-account");
     const serviceAccount =

@@ -10,6 +10,8 @@ import { type ServeConfig, serveConfigFrom } from "../config/config.js";
 import { serveFlags } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags } from "../config/parse.js";
 import { isRelevantAnnotation } from "../identity/annotations.js";
+import { readRolePolicyFile } from "../policy/file.js";
+import { RolePolicyError } from "../policy/role-policy.js";
 import { createMetrics, type Metrics } from "../server/metrics.js";
 import { ensureSelfSignedCertificate } from "../server/self-signed.js";
 import { type RunningServer, startServer } from "../server/serve.js";
@@ -45,13 +47,21 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     config = serveConfigFrom(values);
     certificates = certificateConfigFrom(values, io.env);
+    if (config.rolePolicyFile !== undefined) {
+      const rolePolicy = await readRolePolicyFile(config.rolePolicyFile);
+      config = { ...config, engine: { ...config.engine, rolePolicy } };
+    }
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof RolePolicyError)) throw error;
     io.stderr.write(`web-identity-webhook serve: ${error.message}\n`);
     return exitCode.usage;
   }
 
   const logger = pino({ level: config.logLevel, base: { component: "web-identity-webhook" } });
+  if (config.engine.rolePolicy !== undefined) {
+    const namespaces = [...config.engine.rolePolicy.namespaces.keys()];
+    logger.info({ file: config.rolePolicyFile, namespaces }, "role policy loaded");
+  }
   try {
     return await serve(config, certificates, logger);
   } catch (error) {

@@ -17,6 +17,8 @@ export interface ServeConfig {
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  /** --role-policy-file: read by the command at start, into engine.rolePolicy. */
+  readonly rolePolicyFile?: string;
 }
 
 const annotationPrefixPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -55,8 +57,15 @@ export function engineOptionsFrom(values: FlagValues): EngineOptions {
   };
 }
 
+/** The --role-policy-file path, when one is given. */
+export function rolePolicyFileFrom(values: FlagValues): string | undefined {
+  const path = stringValue(values, "role-policy-file");
+  return path === "" ? undefined : path;
+}
+
 export function serveConfigFrom(values: FlagValues): ServeConfig {
   const kubeconfig = stringValue(values, "kubeconfig");
+  const rolePolicyFile = rolePolicyFileFrom(values);
   const serviceAccountsFile = stringValue(values, "service-accounts-file");
   if (kubeconfig !== undefined && serviceAccountsFile !== undefined) {
     throw new ConfigError(
@@ -77,5 +86,6 @@ export function serveConfigFrom(values: FlagValues): ServeConfig {
     logLevel: requiredString(values, "log-level"),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(serviceAccountsFile !== undefined ? { serviceAccountsFile } : {}),
+    ...(rolePolicyFile !== undefined ? { rolePolicyFile } : {}),
   };
 }

@@ -60,6 +60,11 @@ export const engineFlags: readonly FlagSpec[] = [
     default: "false",
     help: "Inject AWS_STS_REGIONAL_ENDPOINTS=regional into every mutated container",
   },
+  {
+    name: "role-policy-file",
+    kind: "string",
+    help: "YAML file of the IAM role ARN patterns each namespace may use (see the README); unset: any role",
+  },
 ];
 
 /** Flags of the long-running server. */

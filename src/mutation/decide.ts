@@ -3,6 +3,7 @@
 import type { Operation } from "fast-json-patch";
 import { type Identity, resolveIdentity } from "../identity/identity.js";
 import { quoted } from "../identity/quote.js";
+import { isRoleAllowed } from "../policy/role-policy.js";
 import { addEnvironment, addTokenMount, setsAllAwsVariables } from "./container.js";
 import { jsonPointer } from "./json-pointer.js";
 import type { EngineOptions } from "./options.js";
@@ -20,7 +21,9 @@ export type DecisionReason =
   /** The ServiceAccount has no role-arn annotation. */
   | "no-role-arn"
   /** skip-containers named every container. */
-  | "all-containers-skipped";
+  | "all-containers-skipped"
+  /** The role-policy file does not allow the ServiceAccount's role in its namespace. */
+  | "role-not-allowed";
 
 export interface Decision {
   /** RFC 6902 operations, all "add"; empty when nothing is to change. */
@@ -41,6 +44,7 @@ const reasonTexts: Readonly<Record<DecisionReason, string>> = {
   "no-serviceaccount": "the pod's ServiceAccount was not found",
   "no-role-arn": "the pod's ServiceAccount has no role-arn annotation",
   "all-containers-skipped": "the pod's skip-containers annotation names every container",
+  "role-not-allowed": "the role policy does not allow the ServiceAccount's role in its namespace",
 };
 
 /** The reason as a short sentence for logs. */
@@ -64,6 +68,13 @@ export function decide(
   }
   if (identity === undefined) {
     return { patch: noOperations, warnings: resolution.warnings, reason: "no-role-arn" };
+  }
+  if (
+    options.rolePolicy !== undefined &&
+    !isRoleAllowed(options.rolePolicy, serviceAccount.namespace, identity.roleArn)
+  ) {
+    const refusal = `ServiceAccount ${serviceAccount.name}: role ${quoted(identity.roleArn)} is not allowed in namespace ${quoted(serviceAccount.namespace)} by the webhook's role policy; pod admitted without AWS credentials`;
+    return { patch: noOperations, warnings: [...resolution.warnings, refusal], reason: "role-not-allowed" };
   }
 
   const spec = pod.spec ?? {};

@@ -1,5 +1,7 @@
 // What the operator configured for the engine (from flags); shared by `serve` and `mutate`.
 
+import type { RolePolicy } from "../policy/role-policy.js";
+
 export interface EngineOptions {
   /** e.g. "eks.amazonaws.com": annotations are `${prefix}/role-arn`, ... */
   readonly annotationPrefix: string;
@@ -13,6 +15,8 @@ export interface EngineOptions {
   readonly region?: string;
   /** Inject AWS_STS_REGIONAL_ENDPOINTS=regional for every identity. */
   readonly stsRegionalEndpoint: boolean;
+  /** --role-policy-file: the roles each namespace may use; absent means any role. */
+  readonly rolePolicy?: RolePolicy;
 }
 
 export const defaultEngineOptions: EngineOptions = {

@@ -72,6 +72,15 @@ pod-identity.web-identity-webhook.io
 /etc/web-identity-webhook/tls
 {{- end }}
 
+{{/* The --role-policy-file document rendered from rolePolicy, and where the webhook reads it. */}}
+{{- define "web-identity-webhook.rolePolicyDocument" -}}
+{{- dict "namespaces" .Values.rolePolicy | toYaml }}
+{{- end }}
+
+{{- define "web-identity-webhook.rolePolicyDir" -}}
+/etc/web-identity-webhook/role-policy
+{{- end }}
+
 {{/* The image reference: registry/repository, then @digest if set, else :tag (default: appVersion). */}}
 {{- define "web-identity-webhook.image" -}}
 {{- $repo := .Values.image.repository }}
