@@ -19,6 +19,23 @@ import {
   type WatchHandlers,
 } from "./store.js";
 
+/**
+ * Every API request this store makes, as RBAC rules: the chart grants exactly these (test/chart/rbac.test.ts).
+ * `ownObjectOnly`: limited to the one object the flags name (resourceNames); `create` cannot be, as Kubernetes
+ * authorizes it before the object has a name.
+ */
+export const requiredPermissions = [
+  { apiGroup: "", resource: "secrets", verbs: ["get", "patch"], scope: "namespace", ownObjectOnly: true },
+  { apiGroup: "", resource: "secrets", verbs: ["create"], scope: "namespace", ownObjectOnly: false },
+  {
+    apiGroup: "admissionregistration.k8s.io",
+    resource: "mutatingwebhookconfigurations",
+    verbs: ["get", "patch", "watch"],
+    scope: "cluster",
+    ownObjectOnly: true,
+  },
+] as const;
+
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 const managedBy = { "app.kubernetes.io/managed-by": "web-identity-webhook" };
 

@@ -2,6 +2,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { requiredPermissions as certificatePermissions } from "../../src/certs/kube-store.js";
+import { requiredPermissions as serviceAccountPermissions } from "../../src/serviceaccounts/kube-api.js";
 import type { Deployment, PolicyRule, Role, RoleBinding } from "./kinds.js";
 import { findObject, findObjects, type KubeObject, renderChart } from "./render.js";
 
@@ -16,7 +18,52 @@ function rulesByRole(objects: readonly KubeObject[]): Record<string, readonly Po
   return Object.fromEntries(roles.map((r) => [`${r.kind}/${r.metadata.name}`, r.rules]));
 }
 
+interface Permission {
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly verbs: readonly string[];
+  readonly scope: "cluster" | "namespace";
+  readonly ownObjectOnly: boolean;
+}
+
+/** A rule as `scope apiGroup/resource [own] verbs`, verbs sorted, so chart rules and code tables compare. */
+function ruleKey(scope: string, rule: PolicyRule): string[] {
+  return rule.resources.flatMap((resource) =>
+    rule.apiGroups.map(
+      (group) =>
+        `${scope} ${group}/${resource}${rule.resourceNames ? " own" : ""} ${[...rule.verbs].sort().join(",")}`,
+    ),
+  );
+}
+
+function permissionKey(permission: Permission): string {
+  return `${permission.scope} ${permission.apiGroup}/${permission.resource}${permission.ownObjectOnly ? " own" : ""} ${[...permission.verbs].sort().join(",")}`;
+}
+
 describe("RBAC", () => {
+  it("grants in self-managed mode exactly the requests the code declares it makes, no more", async () => {
+    const objects = await renderChart();
+    const granted = [
+      ...findObjects<Role>(objects, "ClusterRole").flatMap((role) =>
+        role.rules.flatMap((rule) => ruleKey("cluster", rule)),
+      ),
+      ...findObjects<Role>(objects, "Role").flatMap((role) =>
+        role.rules.flatMap((rule) => ruleKey("namespace", rule)),
+      ),
+    ];
+    const required = [...serviceAccountPermissions, ...certificatePermissions].map(permissionKey);
+    assert.deepEqual(granted.sort(), required.sort());
+  });
+
+  it("grants in the other modes exactly what the ServiceAccount client declares", async () => {
+    const objects = await renderChart({ certificates: { mode: "cert-manager" } });
+    const granted = findObjects<Role>(objects, "ClusterRole").flatMap((role) =>
+      role.rules.flatMap((rule) => ruleKey("cluster", rule)),
+    );
+    assert.deepEqual(granted, serviceAccountPermissions.map(permissionKey));
+    assert.deepEqual(findObjects(objects, "Role"), []);
+  });
+
   it("in self-managed mode: ServiceAccounts cluster-wide, its own Secret, and its own webhook configuration", async () => {
     const objects = await renderChart();
     assert.deepEqual(rulesByRole(objects), {
@@ -26,7 +73,7 @@ describe("RBAC", () => {
           apiGroups: ["admissionregistration.k8s.io"],
           resources: ["mutatingwebhookconfigurations"],
           resourceNames: ["wiw-web-identity-webhook"],
-          verbs: ["get", "list", "watch", "update", "patch"],
+          verbs: ["get", "patch", "watch"],
         },
       ],
       "Role/wiw-web-identity-webhook-certs": [
@@ -34,7 +81,7 @@ describe("RBAC", () => {
           apiGroups: [""],
           resources: ["secrets"],
           resourceNames: ["wiw-web-identity-webhook-tls"],
-          verbs: ["get", "update", "patch"],
+          verbs: ["get", "patch"],
         },
         { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
       ],
