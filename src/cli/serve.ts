@@ -113,6 +113,7 @@ async function serve(
     {
       listenAddress: config.listenAddress,
       port: config.port,
+      shutdownDelayMs: config.shutdownDelayMs,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       ...(config.metricsPort > 0 ? { metricsPort: config.metricsPort } : {}),
       ...(certificates.mode === "file" ? { tlsCert: config.tlsCert, tlsKey: config.tlsKey } : {}),
@@ -125,7 +126,7 @@ async function serve(
         await server.close();
         await Promise.allSettled([source.stop(), controller?.stop()]);
       },
-      { logger, shutdownTimeoutMs: config.shutdownTimeoutMs, exit: resolve },
+      { logger, shutdownTimeoutMs: config.shutdownDelayMs + config.shutdownTimeoutMs, exit: resolve },
     );
   });
 

@@ -16,6 +16,7 @@ export interface ServeConfig {
   readonly lookupTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  readonly shutdownDelayMs: number;
   readonly logLevel: string;
   /** --role-policy-file: read by the command at start, into engine.rolePolicy. */
   readonly rolePolicyFile?: string;
@@ -83,6 +84,7 @@ export function serveConfigFrom(values: FlagValues): ServeConfig {
     lookupTimeoutMs: intValue(values, "lookup-timeout"),
     maxBodyBytes: intValue(values, "max-body-bytes"),
     shutdownTimeoutMs: intValue(values, "shutdown-timeout"),
+    shutdownDelayMs: intValue(values, "shutdown-delay"),
     logLevel: requiredString(values, "log-level"),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(serviceAccountsFile !== undefined ? { serviceAccountsFile } : {}),

@@ -133,6 +133,14 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "Largest accepted AdmissionReview body; larger ones get 413",
   },
   {
+    name: "shutdown-delay",
+    kind: "int",
+    default: "3000",
+    min: 0,
+    max: 600000,
+    help: "Milliseconds to keep serving after SIGTERM, with /readyz failing and each answer closing its connection, before the listener closes (lets the endpoint be removed first)",
+  },
+  {
     name: "shutdown-timeout",
     kind: "int",
     default: "20000",

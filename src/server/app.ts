@@ -21,6 +21,8 @@ export interface AppDeps {
   isCertificateLoaded(): boolean;
   /** Self-managed certificates: whether the webhook configuration's caBundle trusts the served certificate yet. */
   readonly isCertificateTrusted?: () => boolean;
+  /** SIGTERM was received: the server still answers, but readyz fails and every answer closes its connection. */
+  readonly isDraining?: () => boolean;
 }
 
 /** How much later than --lookup-timeout a review stops waiting for a source that did not time out itself. */
@@ -34,9 +36,10 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
   const app = fastify({
     logger: false,
     bodyLimit: deps.maxBodyBytes,
-    // On close, idle keep-alive sockets are closed at once; requests in flight finish first.
+    // On close, idle keep-alive sockets are closed at once; requests in flight finish first. A request that
+    // arrives on an open connection while closing is still answered: a 503 there would fail a pod creation.
     forceCloseConnections: "idle",
-    return503OnClosing: true,
+    return503OnClosing: false,
     ...(serverFactory !== undefined ? { serverFactory } : {}),
   });
 
@@ -48,7 +51,7 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
     done();
   });
   app.addHook("onSend", (_request, reply, payload, done) => {
-    if (closing) reply.header("connection", "close");
+    if (closing || deps.isDraining?.() === true) reply.header("connection", "close");
     done(null, payload);
   });
 
@@ -66,6 +69,7 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
       ...(deps.isCertificateTrusted !== undefined
         ? { isCertificateTrusted: () => deps.isCertificateTrusted?.() === true }
         : {}),
+      ...(deps.isDraining !== undefined ? { isDraining: deps.isDraining } : {}),
     }),
   );
   app.register(

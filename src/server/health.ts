@@ -9,11 +9,14 @@ export interface ReadinessDeps {
   isCertificateLoaded(): boolean;
   /** When given: the API server trusts the loaded certificate (self-managed mode keeps the caBundle in step). */
   readonly isCertificateTrusted?: () => boolean;
+  /** When given: SIGTERM was received and the server is draining; readyz fails so the endpoint is removed. */
+  readonly isDraining?: () => boolean;
 }
 
 /** What keeps the webhook from being ready, one phrase each; empty when ready. */
 export function readinessGaps(deps: ReadinessDeps): string[] {
   const gaps: string[] = [];
+  if (deps.isDraining?.() === true) gaps.push("shutting down");
   if (!deps.serviceAccountsReady())
     gaps.push("ServiceAccounts are not loaded yet (the first list has not finished)");
   if (!deps.isCertificateLoaded()) gaps.push("no serving certificate is loaded");

@@ -8,7 +8,7 @@ import { type CertificateWatch, loadCertificateFiles, watchCertificateFiles } fr
 import { buildMetricsApp } from "./metrics-app.js";
 import { expirySeconds, type ServingCertificate, secureContextOptions, tlsSettings } from "./tls.js";
 
-export interface ServerDeps extends Omit<AppDeps, "isCertificateLoaded"> {
+export interface ServerDeps extends Omit<AppDeps, "isCertificateLoaded" | "isDraining"> {
   /** The pair presented; startServer loads --tls-cert/--tls-key into it, or something else installs one. */
   readonly certificate: ServingCertificate;
 }
@@ -24,7 +24,12 @@ export interface ServeOptions {
    */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
-  /** How long close() lets in-flight reviews finish before it closes their connections. */
+  /**
+   * How long close() keeps listening and answering before it stops accepting: readyz fails and every answer
+   * closes its connection, so clients move to another replica while the endpoint is being removed. Default 0.
+   */
+  readonly shutdownDelayMs?: number;
+  /** After the delay, how long close() lets in-flight reviews finish before it closes their connections. */
   readonly shutdownTimeoutMs: number;
   /** Certificate file polling; tests shorten it. */
   readonly certificatePollIntervalMs?: number;
@@ -35,7 +40,7 @@ export interface RunningServer {
   address(): AddressInfo;
   /** Where /metrics listens, when it does. */
   metricsAddress(): AddressInfo | undefined;
-  /** Stops accepting, lets in-flight reviews finish (up to shutdownTimeoutMs), then closes everything. */
+  /** Drains for shutdownDelayMs, stops accepting, lets in-flight reviews finish (up to shutdownTimeoutMs), closes. */
   close(): Promise<void>;
 }
 
@@ -100,7 +105,11 @@ export async function startServer(deps: ServerDeps, options: ServeOptions): Prom
   if (files !== undefined) await loadCertificateFiles(files, certificate);
 
   const https = httpsServerFactory(certificate);
-  const app = buildApp({ ...deps, isCertificateLoaded: () => certificate.isLoaded() }, https.factory);
+  let draining = false;
+  const app = buildApp(
+    { ...deps, isCertificateLoaded: () => certificate.isLoaded(), isDraining: () => draining },
+    https.factory,
+  );
   // The server was made with the pair current then; from here on (no await in between) every install swaps it in.
   const server = https.server();
   const stopInstalls = certificate.onInstall((pair) => {
@@ -146,6 +155,15 @@ export async function startServer(deps: ServerDeps, options: ServeOptions): Prom
     metricsAddress: () => (metricsApp?.server.address() as AddressInfo | null) ?? undefined,
     close() {
       closed ??= (async () => {
+        draining = true;
+        const delayMs = options.shutdownDelayMs ?? 0;
+        if (delayMs > 0) {
+          logger.info(
+            { shutdownDelayMs: delayMs },
+            "draining: answering with Connection: close before closing",
+          );
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
         watch?.stop();
         stopInstalls();
         const deadline = setTimeout(() => {

@@ -58,6 +58,7 @@ describe("the webhook Deployment", () => {
       { value: { metricsPort: 9100 }, arg: "--metrics-port=9100" },
       { value: { lookupTimeout: 1500 }, arg: "--lookup-timeout=1500" },
       { value: { maxBodyBytes: 10485760 }, arg: "--max-body-bytes=10485760" },
+      { value: { shutdownDelay: 5000 }, arg: "--shutdown-delay=5000" },
       { value: { shutdownTimeout: 45000 }, arg: "--shutdown-timeout=45000" },
     ];
     for (const c of cases) {
@@ -69,7 +70,7 @@ describe("the webhook Deployment", () => {
 
     it("passes the defaults explicitly, and no region when none is set", async () => {
       const { args } = webhookContainer(await renderDeployment());
-      assert.deepEqual(args.slice(0, 13), [
+      assert.deepEqual(args.slice(0, 14), [
         "serve",
         "--annotation-prefix=eks.amazonaws.com",
         "--token-audience=sts.amazonaws.com",
@@ -82,6 +83,7 @@ describe("the webhook Deployment", () => {
         "--metrics-port=9999",
         "--lookup-timeout=2000",
         "--max-body-bytes=3145728",
+        "--shutdown-delay=3000",
         "--shutdown-timeout=20000",
       ]);
       assert.ok(!args.some((a) => a.startsWith("--aws-default-region")));
@@ -145,13 +147,15 @@ describe("the webhook Deployment", () => {
     );
   });
 
-  it("gives the pod the shutdown timeout plus 10 s to stop", async () => {
-    const grace = async (shutdownTimeout: number) =>
-      (await renderDeployment({ config: { shutdownTimeout } })).spec.template.spec
+  it("gives the pod the shutdown delay and timeout plus 10 s to stop", async () => {
+    const grace = async (shutdownTimeout: number, shutdownDelay = 0) =>
+      (await renderDeployment({ config: { shutdownTimeout, shutdownDelay } })).spec.template.spec
         .terminationGracePeriodSeconds;
     assert.equal(await grace(20000), 30);
     assert.equal(await grace(20001), 31);
     assert.equal(await grace(0), 10);
+    assert.equal(await grace(20000, 3000), 33);
+    assert.equal((await renderDeployment()).spec.template.spec.terminationGracePeriodSeconds, 33);
   });
 
   it("sets POD_NAMESPACE from the downward API", async () => {

@@ -71,6 +71,37 @@ describe("graceful shutdown", () => {
     }
   });
 
+  test("during --shutdown-delay keeps answering, fails readyz and closes each connection after its answer", async () => {
+    const webhook = await startTestWebhook({ shutdownDelayMs: 600 });
+    const keptAlive = new Agent({ keepAlive: true });
+    try {
+      const before = await review(webhook, reviewText("pod-create-v1"), keptAlive);
+      assert.equal(before.status, 200);
+      assert.notEqual(before.headers.connection, "close");
+
+      const started = Date.now();
+      const closed = webhook.server.close();
+      await sleep(50);
+      const ready = await send(webhook, { path: "/readyz" });
+      assert.equal(ready.status, 503);
+      assert.match(String((ready.json() as { error: string }).error), /shutting down/);
+      // The kept-alive connection opened before SIGTERM is still answered, then told to close.
+      const during = await review(webhook, reviewText("pod-create-v1"), keptAlive);
+      assert.equal(during.status, 200);
+      assert.equal((during.json() as { response: { patchType: string } }).response.patchType, "JSONPatch");
+      assert.equal(during.headers.connection, "close");
+      // New connections are still accepted until the delay ends.
+      assert.equal((await review(webhook, reviewText("pod-create-v1"))).status, 200);
+
+      await closed;
+      assert.ok(Date.now() - started >= 550, `closed after ${Date.now() - started} ms`);
+      await assert.rejects(send(webhook, { path: "/healthz" }), { code: "ECONNREFUSED" });
+    } finally {
+      keptAlive.destroy();
+      await webhook.stop();
+    }
+  });
+
   test("closes the connections of reviews still running at --shutdown-timeout", async () => {
     const source = new FakeServiceAccountSource([appServiceAccount]);
     const webhook = await startTestWebhook({ source, shutdownTimeoutMs: 300, lookupTimeoutMs: 20_000 });

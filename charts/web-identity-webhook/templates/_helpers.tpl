@@ -105,9 +105,9 @@ pod-identity.web-identity-webhook.io
 {{- end }}
 {{- end }}
 
-{{/* Seconds Kubernetes waits after SIGTERM: the webhook's own shutdown timeout, rounded up, plus 10 s for the process to exit. */}}
+{{/* Seconds Kubernetes waits after SIGTERM: the webhook's shutdown delay plus timeout, rounded up, plus 10 s for the process to exit. */}}
 {{- define "web-identity-webhook.terminationGracePeriodSeconds" -}}
-{{- add (div (add (int .Values.config.shutdownTimeout) 999) 1000) 10 }}
+{{- add (div (add (int .Values.config.shutdownDelay) (int .Values.config.shutdownTimeout) 999) 1000) 10 }}
 {{- end }}
 
 {{/* Checks of values that the schema cannot express; each fails the render with what to change. */}}

@@ -26,6 +26,7 @@ export interface TestWebhookOptions {
   readonly maxBodyBytes?: number;
   readonly lookupTimeoutMs?: number;
   readonly shutdownTimeoutMs?: number;
+  readonly shutdownDelayMs?: number;
   readonly certificatePollIntervalMs?: number;
   readonly pair?: Pair;
 }
@@ -65,6 +66,7 @@ export async function startTestWebhook(options: TestWebhookOptions = {}): Promis
       tlsCert: volume.certPath,
       tlsKey: volume.keyPath,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
+      ...(options.shutdownDelayMs !== undefined ? { shutdownDelayMs: options.shutdownDelayMs } : {}),
       ...(options.certificatePollIntervalMs !== undefined
         ? { certificatePollIntervalMs: options.certificatePollIntervalMs }
         : {}),
