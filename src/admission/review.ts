@@ -55,8 +55,12 @@ function invalid(problem: string): DecodedReview {
 }
 
 /** Text for an unexpected value in a message: short, quoted, and safe to log. */
+/** A short description of a bad value: primitives as JSON, containers by type only (never serialised: they may be huge or deeply nested). */
 function shown(value: unknown): string {
   if (value === undefined) return "missing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
