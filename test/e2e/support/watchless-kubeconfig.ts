@@ -1,7 +1,6 @@
 // A kubeconfig whose identity may get and list ServiceAccounts but not watch them: a webhook run with it
 // never hears of a ServiceAccount created after its first list, so every such review takes the live-GET path.
-import { writeFile } from "node:fs/promises";
-import { stringify } from "yaml";
+import { writeServiceAccountKubeconfig } from "../chart-support/service-account-kubeconfig.js";
 import type { TestCluster } from "../cluster/cluster.js";
 
 const identity = "e2e-webhook-without-watch";
@@ -31,30 +30,5 @@ export async function writeWatchlessKubeconfig(
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: identity },
     subjects: [{ kind: "ServiceAccount", name: identity, namespace }],
   });
-  const tokenRequest = await client.request<{ status: { token: string } }>(
-    "POST",
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${identity}/token`,
-    {
-      apiVersion: "authentication.k8s.io/v1",
-      kind: "TokenRequest",
-      spec: { audiences: cluster.apiAudiences, expirationSeconds: 3600 },
-    },
-  );
-  const kubeconfig = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      {
-        name: "e2e",
-        cluster: {
-          server: cluster.server,
-          "certificate-authority-data": Buffer.from(cluster.caCertPem).toString("base64"),
-        },
-      },
-    ],
-    users: [{ name: identity, user: { token: tokenRequest.status.token } }],
-    contexts: [{ name: "e2e", context: { cluster: "e2e", user: identity } }],
-    "current-context": "e2e",
-  };
-  await writeFile(path, stringify(kubeconfig), { mode: 0o600 });
+  await writeServiceAccountKubeconfig(cluster, { namespace, name: identity }, path);
 }

@@ -1,0 +1,30 @@
+// Runs the built CLI (`node dist/cli/main.js ...`) as a user would, capturing its output and exit code.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const mainScript = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node dist/cli/main.js ...args`, killed after timeoutMs; never rejects on a non-zero exit. */
+export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [mainScript, ...args],
+      { timeout: timeoutMs, killSignal: "SIGKILL" },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : error.code;
+        if (typeof code !== "number") {
+          reject(new Error(`${args.join(" ")}: ${error?.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
