@@ -57,6 +57,7 @@ export async function launchSelfManagedWebhook(
       `--port=${options.port}`,
       "--metrics-port=0",
       `--service-name=${webhookHost}`,
+      "--shutdown-delay=0",
       "--shutdown-timeout=2000",
     ],
   });

@@ -35,6 +35,9 @@ function apiServerArgs(config: ApiServerConfig): string[] {
     "--allow-privileged=true",
     // The reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which validation rejects on every loop.
     "--endpoint-reconciler-type=none",
+    // A webhook's clientConfig.service is dialled at one of its EndpointSlices' ready endpoints, picked per call,
+    // instead of at the ClusterIP, which nothing routes here (no kube-proxy). URL webhooks are not affected.
+    "--enable-aggregator-routing=true",
     "--profiling=false",
   ];
 }

@@ -56,6 +56,8 @@ function serveArgs(options: WebhookProcessOptions): string[] {
     String(options.metricsPort),
     "--listen-address",
     "127.0.0.1",
+    // Tests stop the webhook to see what the API server does without it: no drain before closing.
+    "--shutdown-delay=0",
     ...(options.extraArgs ?? []),
   ];
 }
