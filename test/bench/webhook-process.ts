@@ -158,6 +158,8 @@ export async function startWebhook(spec: WebhookSpec): Promise<RunningWebhook> {
     spec.kubeconfigPath,
     "--log-level",
     spec.logLevel,
+    "--shutdown-delay",
+    "0",
     "--shutdown-timeout",
     "2000",
   ];
