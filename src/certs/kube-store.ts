@@ -1,16 +1,14 @@
-// The CertStore over a real API server (client-node 1.x); RBAC: secrets get/create/patch, mutatingwebhookconfigurations get/patch/watch.
+// The CertStore over a real API server, as raw requests; RBAC: secrets get/create/patch, mutatingwebhookconfigurations get/patch/watch.
 
+import type { IncomingMessage } from "node:http";
+import type { KubeConnection } from "../kube/connection.js";
 import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1MutatingWebhookConfiguration,
-  type V1Secret,
-  Watch,
-} from "@kubernetes/client-node";
+  describeStatus,
+  type KubeAnswer,
+  type KubeBody,
+  KubeClient,
+  type KubeRequest,
+} from "../kube/request.js";
 import {
   type CertStore,
   ConcurrentChangeError,
@@ -36,32 +34,38 @@ export const requiredPermissions = [
   },
 ] as const;
 
-const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+/** A request the API server refused or could not answer; `status` is the HTTP status when it answered. */
+export class KubeApiError extends Error {
+  readonly status: number | undefined;
+
+  constructor(message: string, status: number | undefined, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KubeApiError";
+    this.status = status;
+  }
+}
+
 const managedBy = { "app.kubernetes.io/managed-by": "web-identity-webhook" };
+const webhookConfigurations = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
 
 /**
  * Writes are JSON patches that first replace metadata.resourceVersion with the one read: the API
  * server takes it as a precondition and answers 409 Conflict if the object changed. Patches (not
- * PUTs) leave every other field alone, including ones this client's models do not know.
+ * PUTs) leave every other field alone, including ones this store does not read.
  */
 export class KubeCertStore implements CertStore {
-  readonly #core: CoreV1Api;
-  readonly #admission: AdmissionregistrationV1Api;
-  readonly #watch: Watch;
+  readonly #client: KubeClient;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-    this.#watch = new Watch(kubeConfig);
+  constructor(connection: KubeConnection) {
+    this.#client = new KubeClient(connection);
   }
 
   async readSecret(namespace: string, name: string): Promise<StoredSecret | undefined> {
-    try {
-      return storedSecret(await this.#core.readNamespacedSecret({ name, namespace }));
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+    const answer = await this.#send(`get Secret ${namespace}/${name}`, {
+      method: "GET",
+      path: secretPath(namespace, name),
+    });
+    return answer === undefined ? undefined : storedSecret(answer);
   }
 
   async createSecret(
@@ -69,18 +73,23 @@ export class KubeCertStore implements CertStore {
     name: string,
     data: Readonly<Record<string, string>>,
   ): Promise<StoredSecret> {
-    const body: V1Secret = {
+    const body = {
       apiVersion: "v1",
       kind: "Secret",
       metadata: { name, namespace, labels: managedBy },
       type: "kubernetes.io/tls",
       data: encode(data),
     };
-    try {
-      return storedSecret(await this.#core.createNamespacedSecret({ namespace, body }));
-    } catch (err) {
-      throw lostRace(err, `Secret ${namespace}/${name} already exists`);
-    }
+    const answer = await this.#write(
+      `create Secret ${namespace}/${name}`,
+      `Secret ${namespace}/${name} already exists`,
+      {
+        method: "POST",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+        body: { contentType: "application/json", text: JSON.stringify(body) },
+      },
+    );
+    return storedSecret(answer);
   }
 
   async updateSecret(
@@ -89,24 +98,24 @@ export class KubeCertStore implements CertStore {
     resourceVersion: string,
     data: Readonly<Record<string, string>>,
   ): Promise<StoredSecret> {
-    const body = [
+    const patch = [
       { op: "replace", path: "/metadata/resourceVersion", value: resourceVersion },
       { op: "add", path: "/data", value: encode(data) },
     ];
-    try {
-      return storedSecret(await this.#core.patchNamespacedSecret({ name, namespace, body }, jsonPatch));
-    } catch (err) {
-      throw lostRace(err, `Secret ${namespace}/${name} changed since resourceVersion ${resourceVersion}`);
-    }
+    const answer = await this.#write(
+      `patch Secret ${namespace}/${name}`,
+      `Secret ${namespace}/${name} changed since resourceVersion ${resourceVersion}`,
+      { method: "PATCH", path: secretPath(namespace, name), body: jsonPatch(patch) },
+    );
+    return storedSecret(answer);
   }
 
   async readWebhookConfiguration(name: string): Promise<StoredWebhookConfiguration | undefined> {
-    try {
-      return storedWebhookConfiguration(await this.#admission.readMutatingWebhookConfiguration({ name }));
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+    const answer = await this.#send(`get MutatingWebhookConfiguration ${name}`, {
+      method: "GET",
+      path: `${webhookConfigurations}/${encodeURIComponent(name)}`,
+    });
+    return answer === undefined ? undefined : storedWebhookConfiguration(answer);
   }
 
   async writeCaBundle(
@@ -115,7 +124,7 @@ export class KubeCertStore implements CertStore {
     caBundle: string,
   ): Promise<StoredWebhookConfiguration> {
     const encoded = Buffer.from(caBundle, "utf8").toString("base64");
-    const body = [
+    const patch = [
       { op: "replace", path: "/metadata/resourceVersion", value: read.resourceVersion },
       ...read.webhooks.map((_, i) => ({
         op: "add",
@@ -123,48 +132,134 @@ export class KubeCertStore implements CertStore {
         value: encoded,
       })),
     ];
+    const answer = await this.#write(
+      `patch MutatingWebhookConfiguration ${name}`,
+      `MutatingWebhookConfiguration ${name} changed since resourceVersion ${read.resourceVersion}`,
+      {
+        method: "PATCH",
+        path: `${webhookConfigurations}/${encodeURIComponent(name)}`,
+        body: jsonPatch(patch),
+      },
+    );
+    return storedWebhookConfiguration(answer);
+  }
+
+  /**
+   * Watches from now, so the API server first reports the configuration as it is (ADDED); every event but a
+   * BOOKMARK is a change. The API server ends the watch after its own timeout; `onEnd` then reports no error.
+   */
+  async watchWebhookConfiguration(name: string, handlers: WatchHandlers): Promise<() => void> {
+    const what = `watch MutatingWebhookConfiguration ${name}`;
+    const query = new URLSearchParams({ watch: "true", fieldSelector: `metadata.name=${name}` });
+    const controller = new AbortController();
+    let ended = false;
+    const end = (error?: Error) => {
+      if (ended) return;
+      ended = true;
+      controller.abort();
+      handlers.onEnd(error);
+    };
+    const request = await this.#client.open(
+      `${webhookConfigurations}?${query}`,
+      controller.signal,
+      (response) => {
+        if (response.statusCode !== 200) {
+          readBody(response, (body) =>
+            end(
+              new KubeApiError(`${what}: ${describeStatus(response.statusCode, body)}`, response.statusCode),
+            ),
+          );
+          return;
+        }
+        readLines(response, (line) => {
+          const type = watchEventType(line);
+          if (type !== undefined && type !== "BOOKMARK") handlers.onChange();
+        });
+        response.on("end", () => end());
+        response.on("close", () => end());
+        response.on("error", (error) =>
+          end(new KubeApiError(`${what}: ${error.message}`, undefined, { cause: error })),
+        );
+      },
+    );
+    // As client-node did: TCP keep-alive probes notice a peer that vanished from a watch that may stay quiet for long.
+    request.on("socket", (socket) => socket.setKeepAlive(true, 30_000));
+    request.on("error", (error) =>
+      end(new KubeApiError(`${what}: ${error.message}`, undefined, { cause: error })),
+    );
+    return () => {
+      ended = true;
+      controller.abort();
+    };
+  }
+
+  /** The object's JSON, or undefined on 404; any other failure throws with the API server's message. */
+  async #send(what: string, request: KubeRequest): Promise<unknown> {
+    let answer: KubeAnswer;
     try {
-      return storedWebhookConfiguration(
-        await this.#admission.patchMutatingWebhookConfiguration({ name, body }, jsonPatch),
-      );
-    } catch (err) {
-      throw lostRace(
-        err,
-        `MutatingWebhookConfiguration ${name} changed since resourceVersion ${read.resourceVersion}`,
-      );
+      answer = await this.#client.send(request);
+    } catch (error) {
+      throw new KubeApiError(`${what}: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    if (answer.status === 404 && request.method === "GET") return undefined;
+    if (answer.status < 200 || answer.status > 299)
+      throw new KubeApiError(`${what}: ${describeStatus(answer.status, answer.body)}`, answer.status);
+    try {
+      return JSON.parse(answer.body);
+    } catch (error) {
+      throw new KubeApiError(`${what}: the answer is not JSON: ${(error as Error).message}`, answer.status, {
+        cause: error,
+      });
     }
   }
 
-  async watchWebhookConfiguration(name: string, handlers: WatchHandlers): Promise<() => void> {
-    const abort = await this.#watch.watch(
-      "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-      { fieldSelector: `metadata.name=${name}` },
-      (phase) => {
-        if (phase !== "BOOKMARK") handlers.onChange();
-      },
-      (err: unknown) => handlers.onEnd(err ?? undefined),
-    );
-    return () => abort.abort();
+  /** 409 (AlreadyExists, Conflict) and 404 on a write mean another writer got there first. */
+  async #write(what: string, lostRace: string, request: KubeRequest): Promise<unknown> {
+    try {
+      return await this.#send(what, request);
+    } catch (error) {
+      const status = error instanceof KubeApiError ? error.status : undefined;
+      if (status === 409 || status === 404) throw new ConcurrentChangeError(lostRace, { cause: error });
+      throw error;
+    }
   }
 }
 
-function storedSecret(secret: V1Secret): StoredSecret {
-  const data: Record<string, string> = {};
-  for (const [key, value] of Object.entries(secret.data ?? {}))
-    data[key] = Buffer.from(value, "base64").toString("utf8");
-  return { resourceVersion: secret.metadata?.resourceVersion ?? "", data };
+function secretPath(namespace: string, name: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
 }
 
-function storedWebhookConfiguration(config: V1MutatingWebhookConfiguration): StoredWebhookConfiguration {
+function jsonPatch(operations: readonly object[]): KubeBody {
+  return { contentType: "application/json-patch+json", text: JSON.stringify(operations) };
+}
+
+function storedSecret(secret: unknown): StoredSecret {
+  const object = asObject(secret);
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(asObject(object.data)))
+    if (typeof value === "string") data[key] = Buffer.from(value, "base64").toString("utf8");
+  return { resourceVersion: resourceVersionOf(object), data };
+}
+
+function storedWebhookConfiguration(config: unknown): StoredWebhookConfiguration {
+  const object = asObject(config);
+  const webhooks = Array.isArray(object.webhooks) ? object.webhooks : [];
   return {
-    resourceVersion: config.metadata?.resourceVersion ?? "",
-    webhooks: (config.webhooks ?? []).map((w) => ({
-      name: w.name,
-      caBundle: w.clientConfig.caBundle
-        ? Buffer.from(w.clientConfig.caBundle, "base64").toString("utf8")
-        : "",
-    })),
+    resourceVersion: resourceVersionOf(object),
+    webhooks: webhooks.map((webhook: unknown) => {
+      const { name, clientConfig } = asObject(webhook);
+      const caBundle = asObject(clientConfig).caBundle;
+      return {
+        name: typeof name === "string" ? name : "",
+        caBundle: typeof caBundle === "string" ? Buffer.from(caBundle, "base64").toString("utf8") : "",
+      };
+    }),
   };
+}
+
+function resourceVersionOf(object: Record<string, unknown>): string {
+  const resourceVersion = asObject(object.metadata).resourceVersion;
+  return typeof resourceVersion === "string" ? resourceVersion : "";
 }
 
 function encode(data: Readonly<Record<string, string>>): Record<string, string> {
@@ -173,12 +268,45 @@ function encode(data: Readonly<Record<string, string>>): Record<string, string> 
   );
 }
 
-function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
+/** The event type of one watch line; undefined for a line that is not JSON (skipped, as client-node did). */
+function watchEventType(line: string): string | undefined {
+  try {
+    const type = asObject(JSON.parse(line)).type;
+    return typeof type === "string" ? type : "";
+  } catch {
+    return undefined;
+  }
 }
 
-/** 409 (AlreadyExists, Conflict) and 404 on a write mean another writer got there first. */
-function lostRace(err: unknown, message: string): unknown {
-  const status = statusOf(err);
-  return status === 409 || status === 404 ? new ConcurrentChangeError(message, { cause: err }) : err;
+/** Calls `onLine` with each non-empty line of the stream. */
+function readLines(response: IncomingMessage, onLine: (line: string) => void): void {
+  response.setEncoding("utf8");
+  let pending = "";
+  response.on("data", (chunk: string) => {
+    pending += chunk;
+    let newline = pending.indexOf("\n");
+    while (newline !== -1) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (line.trim() !== "") onLine(line);
+      newline = pending.indexOf("\n");
+    }
+  });
+}
+
+/** The body of an error response, at most 64 KiB of it. */
+function readBody(response: IncomingMessage, done: (body: string) => void): void {
+  let body = "";
+  response.setEncoding("utf8");
+  response.on("data", (chunk: string) => {
+    if (body.length < 65_536) body += chunk;
+  });
+  response.on("end", () => done(body));
+  response.on("error", () => done(body));
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }

@@ -1,15 +1,14 @@
 // `web-identity-webhook serve`: builds the webhook's parts from flags, starts them, and stops them on SIGTERM.
 
-import type { KubeConfig } from "@kubernetes/client-node";
 import { type Logger, pino } from "pino";
 import { certificateConfigFrom, type SelfManagedCertificateConfig } from "../certs/config.js";
 import { CertificateController } from "../certs/controller.js";
 import { certificateFlags } from "../certs/flags.js";
-import { KubeCertStore } from "../certs/kube-store.js";
 import { type ServeConfig, serveConfigFrom } from "../config/config.js";
 import { serveFlags } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags } from "../config/parse.js";
 import { isRelevantAnnotation } from "../identity/annotations.js";
+import type { KubeConnection } from "../kube/connection.js";
 import { readRolePolicyFile } from "../policy/file.js";
 import { RolePolicyError } from "../policy/role-policy.js";
 import { createMetrics, type Metrics } from "../server/metrics.js";
@@ -19,7 +18,6 @@ import { exitOnShutdownSignal } from "../server/signals.js";
 import { ServingCertificate } from "../server/tls.js";
 import { ServiceAccountCache } from "../serviceaccounts/cache.js";
 import { ServiceAccountFile } from "../serviceaccounts/file.js";
-import { createKubeServiceAccountApi, kubeConfigFor } from "../serviceaccounts/kube-api.js";
 import type { ServiceAccountSource } from "../serviceaccounts/source.js";
 import { type CliIo, exitCode } from "./io.js";
 
@@ -76,18 +74,20 @@ async function serve(
   logger: Logger,
 ): Promise<number> {
   const metrics = createMetrics();
-  const kubeConfig = config.serviceAccountsFile === undefined ? kubeConfigFor(config.kubeconfig) : undefined;
-  const source = serviceAccountSource(config, kubeConfig, metrics, logger);
+  if (certificates.mode === "self-managed" && config.serviceAccountsFile !== undefined) {
+    throw new ConfigError(
+      "--cert-mode self-managed needs a cluster: it cannot be used with --service-accounts-file",
+    );
+  }
+  // Loaded only for a cluster, so that --service-accounts-file runs without any Kubernetes client code.
+  const connection =
+    config.serviceAccountsFile === undefined ? await clusterConnection(config, logger) : undefined;
+  const source = await serviceAccountSource(config, connection, metrics, logger);
   const certificate = new ServingCertificate();
 
   let controller: CertificateController | undefined;
-  if (certificates.mode === "self-managed") {
-    if (kubeConfig === undefined) {
-      throw new ConfigError(
-        "--cert-mode self-managed needs a cluster: it cannot be used with --service-accounts-file",
-      );
-    }
-    controller = certificateController(certificates, kubeConfig, certificate, logger);
+  if (certificates.mode === "self-managed" && connection !== undefined) {
+    controller = await certificateController(certificates, connection, certificate, logger);
   } else if (
     config.generateSelfSigned &&
     (await ensureSelfSignedCertificate(config.tlsCert, config.tlsKey))
@@ -149,19 +149,27 @@ async function serve(
   return stopped;
 }
 
-function serviceAccountSource(
+async function clusterConnection(config: ServeConfig, logger: Logger): Promise<KubeConnection> {
+  const { loadKubeConnection } = await import("../kube/connection.js");
+  const connection = await loadKubeConnection(config.kubeconfig, { env: process.env });
+  logger.info({ server: connection.server, from: connection.origin }, "API server");
+  return connection;
+}
+
+async function serviceAccountSource(
   config: ServeConfig,
-  kubeConfig: KubeConfig | undefined,
+  connection: KubeConnection | undefined,
   metrics: Metrics,
   logger: Logger,
-): ServiceAccountSource {
+): Promise<ServiceAccountSource> {
   const prefix = config.engine.annotationPrefix;
   const keepAnnotation = (key: string) => isRelevantAnnotation(key, prefix);
-  if (kubeConfig === undefined)
+  if (connection === undefined)
     return new ServiceAccountFile(config.serviceAccountsFile as string, keepAnnotation);
+  const { createKubeServiceAccountApi } = await import("../serviceaccounts/kube-api.js");
   return new ServiceAccountCache(
     {
-      api: createKubeServiceAccountApi(kubeConfig),
+      api: createKubeServiceAccountApi(connection),
       keepAnnotation,
       logger: logger.child({ part: "serviceaccounts" }),
       events: {
@@ -174,15 +182,16 @@ function serviceAccountSource(
   );
 }
 
-function certificateController(
+async function certificateController(
   settings: SelfManagedCertificateConfig,
-  kubeConfig: KubeConfig,
+  connection: KubeConnection,
   certificate: ServingCertificate,
   logger: Logger,
-): CertificateController {
+): Promise<CertificateController> {
   const { mode: _mode, ...options } = settings;
+  const { KubeCertStore } = await import("../certs/kube-store.js");
   return new CertificateController(options, {
-    store: new KubeCertStore(kubeConfig),
+    store: new KubeCertStore(connection),
     clock: { now: Date.now },
     random: Math.random,
     logger: logger.child({ part: "certificates" }),

@@ -1,8 +1,8 @@
 // The ServiceAccountApi over a real API server: list and get as raw requests on kept-alive connections, the watch as a raw stream.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { IncomingMessage } from "node:http";
+import type { KubeConnection } from "../kube/connection.js";
+import { describeStatus, type KubeAnswer, KubeClient } from "../kube/request.js";
 import {
   type RawServiceAccount,
   type ServiceAccountApi,
@@ -27,28 +27,10 @@ export const requiredPermissions = [
   },
 ] as const;
 
-/** The kubeconfig at `path`, or the in-cluster configuration (the pod's ServiceAccount) without one. */
-export function kubeConfigFor(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (path !== undefined && path !== "") kubeConfig.loadFromFile(path);
-  else kubeConfig.loadFromCluster();
-  return kubeConfig;
-}
-
-/**
- * List pages and live GETs share a few kept-alive connections, so a cache miss does not pay a TLS handshake.
- * An idle connection is closed after 30 s, well before the API server's own idle timeout (90 s), so we
- * seldom send on a connection the server is closing.
- */
-const keepAlive = { keepAlive: true, maxSockets: 4, maxFreeSockets: 4, timeout: 30_000 } as const;
-
-/** Errors of a kept-alive connection the server closed under us; a GET sent on one is safe to send again. */
-const closedConnectionCodes: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE"]);
-
 /** Needs get, list and watch on serviceaccounts in all namespaces. */
-export function createKubeServiceAccountApi(kubeConfig: KubeConfig): ServiceAccountApi {
-  const agents = { http: new HttpAgent(keepAlive), https: new HttpsAgent(keepAlive) };
-  const getJson = (path: string, signal: AbortSignal) => requestJson(kubeConfig, agents, path, signal);
+export function createKubeServiceAccountApi(connection: KubeConnection): ServiceAccountApi {
+  const client = new KubeClient(connection);
+  const getJson = (path: string, signal: AbortSignal) => client.send({ method: "GET", path, signal });
   return {
     async list(request, signal) {
       const what = "list ServiceAccounts in all namespaces";
@@ -71,77 +53,8 @@ export function createKubeServiceAccountApi(kubeConfig: KubeConfig): ServiceAcco
       return parsed as RawServiceAccount;
     },
 
-    watch: (request, onEvent, onDone) => watchServiceAccounts(kubeConfig, request, onEvent, onDone),
+    watch: (request, onEvent, onDone) => watchServiceAccounts(client, request, onEvent, onDone),
   };
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-/**
- * One GET, answered with its status and body. Sent once more, within the same signal, when a kept-alive
- * connection turns out to have been closed by the server (Node's advice for idempotent requests).
- */
-async function requestJson(
-  kubeConfig: KubeConfig,
-  agents: { readonly http: HttpAgent; readonly https: HttpsAgent },
-  path: string,
-  signal: AbortSignal,
-): Promise<Answer> {
-  const server = kubeConfig.getCurrentCluster()?.server;
-  if (server === undefined)
-    throw new ServiceAccountApiError("the kubeconfig has no current cluster", undefined);
-  const url = new URL(`${server.replace(/\/+$/, "")}${path}`);
-  // Read each time: the token file of an in-cluster ServiceAccount is rotated.
-  const options: RequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(options);
-  const plain = url.protocol === "http:";
-  // A proxy needs the agent client-node made for it; without one, ours keeps connections alive.
-  if (kubeConfig.getCurrentCluster()?.proxyUrl === undefined)
-    options.agent = plain ? agents.http : agents.https;
-  const send = plain ? httpRequest : httpsRequest;
-  const sendOptions: RequestOptions = {
-    ...options,
-    method: "GET",
-    headers: { ...options.headers, accept: "application/json" },
-    signal,
-  };
-  try {
-    return await sendOnce(send, url, sendOptions);
-  } catch (error) {
-    if (!(error instanceof ClosedConnectionError) || signal.aborted) throw unwrapped(error);
-    return sendOnce(send, url, sendOptions).catch((again: unknown) => {
-      throw unwrapped(again);
-    });
-  }
-}
-
-/** A request that failed on a reused connection with a reset or broken pipe. */
-class ClosedConnectionError extends Error {}
-
-function sendOnce(send: typeof httpsRequest, url: URL, options: RequestOptions): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = send(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      response.on("error", reject);
-    });
-    request.on("error", (error: NodeJS.ErrnoException) => {
-      const closed =
-        request.reusedSocket && error.code !== undefined && closedConnectionCodes.has(error.code);
-      reject(closed ? new ClosedConnectionError(error.message, { cause: error }) : error);
-    });
-    request.end();
-  });
-}
-
-function unwrapped(error: unknown): unknown {
-  return error instanceof ClosedConnectionError ? error.cause : error;
 }
 
 function failedTo(what: string): (error: unknown) => never {
@@ -152,11 +65,8 @@ function failedTo(what: string): (error: unknown) => never {
   };
 }
 
-function statusError(what: string, answer: Answer): ServiceAccountApiError {
-  return new ServiceAccountApiError(
-    `${what}: HTTP ${answer.status}${statusMessage(answer.body)}`,
-    answer.status,
-  );
+function statusError(what: string, answer: KubeAnswer): ServiceAccountApiError {
+  return new ServiceAccountApiError(`${what}: ${describeStatus(answer.status, answer.body)}`, answer.status);
 }
 
 function parsedJson(body: string, what: string): unknown {
@@ -185,21 +95,17 @@ function servicePage(body: string, what: string): ServiceAccountPage {
  * the body of an error status, and reports an unreadable line instead of skipping it.
  */
 async function watchServiceAccounts(
-  kubeConfig: KubeConfig,
+  client: KubeClient,
   { resourceVersion, timeoutSeconds }: WatchRequest,
   onEvent: (event: ServiceAccountWatchEvent) => void,
   onDone: (error?: Error) => void,
 ): Promise<WatchHandle> {
-  const server = kubeConfig.getCurrentCluster()?.server;
-  if (server === undefined)
-    throw new ServiceAccountApiError("the kubeconfig has no current cluster", undefined);
-  const url = new URL(`${server.replace(/\/+$/, "")}/api/v1/serviceaccounts`);
-  url.searchParams.set("watch", "true");
-  url.searchParams.set("allowWatchBookmarks", "true");
-  url.searchParams.set("resourceVersion", resourceVersion);
-  url.searchParams.set("timeoutSeconds", String(timeoutSeconds));
-  const options: RequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(options);
+  const query = new URLSearchParams({
+    watch: "true",
+    allowWatchBookmarks: "true",
+    resourceVersion,
+    timeoutSeconds: String(timeoutSeconds),
+  });
 
   const controller = new AbortController();
   let finished = false;
@@ -215,33 +121,23 @@ async function watchServiceAccounts(
       new ServiceAccountApiError(`watch ServiceAccounts: ${message}: ${cause.message}`, undefined, { cause }),
     );
 
-  const request = (url.protocol === "http:" ? httpRequest : httpsRequest)(
-    url,
-    {
-      ...options,
-      method: "GET",
-      headers: { ...options.headers, accept: "application/json" },
-      signal: controller.signal,
-    },
-    (response) => {
-      if (response.statusCode !== 200) {
-        readErrorStatus(response, (message) =>
-          finish(new ServiceAccountApiError(`watch ServiceAccounts: ${message}`, response.statusCode)),
-        );
-        return;
-      }
-      readEvents(response, onEvent, finish);
-      response.on("end", () => finish());
-      response.on("error", failed("the stream broke"));
-      response.on("close", () =>
-        finish(
-          new ServiceAccountApiError("watch ServiceAccounts: the connection closed mid-stream", undefined),
-        ),
+  const request = await client.open(`/api/v1/serviceaccounts?${query}`, controller.signal, (response) => {
+    if (response.statusCode !== 200) {
+      readErrorStatus(response, (message) =>
+        finish(new ServiceAccountApiError(`watch ServiceAccounts: ${message}`, response.statusCode)),
       );
-    },
-  );
+      return;
+    }
+    readEvents(response, onEvent, finish);
+    response.on("end", () => finish());
+    response.on("error", failed("the stream broke"));
+    response.on("close", () =>
+      finish(
+        new ServiceAccountApiError("watch ServiceAccounts: the connection closed mid-stream", undefined),
+      ),
+    );
+  });
   request.on("error", failed("request failed"));
-  request.end();
   return {
     abort() {
       aborted = true;
@@ -321,21 +217,8 @@ function readErrorStatus(response: IncomingMessage, done: (message: string) => v
   response.on("data", (chunk: string) => {
     if (body.length < 65_536) body += chunk;
   });
-  response.on("end", () => done(`HTTP ${response.statusCode}${statusMessage(body)}`));
+  response.on("end", () => done(describeStatus(response.statusCode, body)));
   response.on("error", () => done(`HTTP ${response.statusCode}`));
-}
-
-/** ` (message)` from a Kubernetes Status body, or nothing. */
-function statusMessage(body: unknown): string {
-  let status: unknown = body;
-  if (typeof body === "string") {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      return "";
-    }
-  }
-  return isObject(status) && typeof status.message === "string" ? ` (${status.message})` : "";
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -6,8 +6,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { requiredPermissions as certificatePermissions, KubeCertStore } from "../../src/certs/kube-store.js";
+import type { KubeConnection } from "../../src/kube/connection.js";
+import { connectionFromSettings } from "../../src/kube/settings.js";
 import {
   createKubeServiceAccountApi,
   requiredPermissions as serviceAccountPermissions,
@@ -84,7 +85,7 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
 
 describe("the declared RBAC of the API clients", () => {
   let server: Server;
-  let kubeConfig: KubeConfig;
+  let connection: KubeConnection;
   const recorded = new Set<string>();
 
   before(async () => {
@@ -95,18 +96,11 @@ describe("the declared RBAC of the API clients", () => {
       req.on("end", () => answer(req, res));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [
-        {
-          name: "mock",
-          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          caData: Buffer.from(pair.certPem).toString("base64"),
-        },
-      ],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "c", cluster: "mock", user: "u" }],
-      currentContext: "c",
+    connection = await connectionFromSettings({
+      server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      origin: "mock",
+      certificateAuthority: { inline: Buffer.from(pair.certPem) },
+      token: { inline: Buffer.from("t") },
     });
   });
   after(async () => {
@@ -116,7 +110,7 @@ describe("the declared RBAC of the API clients", () => {
 
   test("the ServiceAccount client makes exactly the requests it declares", async () => {
     recorded.clear();
-    const api = createKubeServiceAccountApi(kubeConfig);
+    const api = createKubeServiceAccountApi(connection);
     const signal = new AbortController().signal;
     await api.list({ limit: 10 }, signal);
     await api.get("shop", "app", signal);
@@ -132,7 +126,7 @@ describe("the declared RBAC of the API clients", () => {
 
   test("the certificate store makes exactly the requests it declares", async () => {
     recorded.clear();
-    const store = new KubeCertStore(kubeConfig);
+    const store = new KubeCertStore(connection);
     await store.readSecret("iam", "tls");
     await store.createSecret("iam", "tls", { "tls.crt": "x" });
     await store.updateSecret("iam", "tls", "7", { "tls.crt": "y" });

@@ -33,7 +33,7 @@ export async function startClusterWebhook(
   const prefix = defaultEngineOptions.annotationPrefix;
   const source = new ServiceAccountCache(
     {
-      api: createKubeServiceAccountApi(api.kubeConfig()),
+      api: createKubeServiceAccountApi(await api.connection()),
       keepAnnotation: (key) => isRelevantAnnotation(key, prefix),
       logger: log.logger,
       events: {

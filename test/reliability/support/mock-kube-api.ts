@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConnection } from "../../../src/kube/connection.js";
+import { connectionFromSettings } from "../../../src/kube/settings.js";
 import { selfSignedPair } from "../../server/support/secret-volume.js";
 
 export interface MockServiceAccount {
@@ -50,23 +51,14 @@ export class MockKubeApi {
     return api;
   }
 
-  /** A kubeconfig that reaches this mock with a bearer token and trusts its certificate. */
-  kubeConfig(): KubeConfig {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [
-        {
-          name: "mock",
-          server: `https://127.0.0.1:${this.port}`,
-          caData: Buffer.from(this.#certPem).toString("base64"),
-          skipTLSVerify: false,
-        },
-      ],
-      users: [{ name: "webhook", token: "mock-token" }],
-      contexts: [{ name: "mock", cluster: "mock", user: "webhook" }],
-      currentContext: "mock",
+  /** A connection that reaches this mock with a bearer token and trusts its certificate. */
+  connection(): Promise<KubeConnection> {
+    return connectionFromSettings({
+      server: `https://127.0.0.1:${this.port}`,
+      origin: "mock kube API",
+      certificateAuthority: { inline: Buffer.from(this.#certPem) },
+      token: { inline: Buffer.from("mock-token") },
     });
-    return kubeConfig;
   }
 
   listen(): Promise<void> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
+import { connectionFromSettings } from "../../../src/kube/settings.js";
 import type { ServiceAccountWatchEvent } from "../../../src/serviceaccounts/api.js";
 import { createKubeServiceAccountApi } from "../../../src/serviceaccounts/kube-api.js";
 import { until } from "./fake-clock.js";
@@ -109,14 +109,12 @@ describe("the ServiceAccountApi against a mock API server", () => {
 
   before(async () => {
     mock = await startMockApiServer();
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: "mock", server: mock.origin, skipTLSVerify: true }],
-      users: [{ name: "webhook", token: "webhook-token" }],
-      contexts: [{ name: "mock", cluster: "mock", user: "webhook" }],
-      currentContext: "mock",
+    const connection = await connectionFromSettings({
+      server: mock.origin,
+      origin: "test",
+      token: { inline: Buffer.from("webhook-token") },
     });
-    api = createKubeServiceAccountApi(kubeConfig);
+    api = createKubeServiceAccountApi(connection);
   });
   after(() => mock.close());
 
