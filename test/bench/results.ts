@@ -78,6 +78,8 @@ export interface BenchResults {
     readonly durationMs: number;
     readonly baseServiceAccounts: number;
     readonly logLevel: string;
+    /** Node options of the webhook process only: the Dockerfile ENTRYPOINT's unless --node-option is given. */
+    readonly webhookNodeOptions: readonly string[];
     readonly requestBytes: Readonly<Record<ReviewSize, number>>;
   };
   readonly startup: readonly StartupResult[];

@@ -1,6 +1,6 @@
 // The benchmark: the built webhook against a mock kube API, driven by a separate load-generator process.
 // Writes results.json, results.md and latency.svg to docs/benchmark/ (`--smoke`: briefly, to test/bench/out/smoke/).
-// Usage: npm run bench [-- --profile] [-- --out DIR] [-- --main FILE];  npm run bench:smoke
+// Usage: npm run bench [-- --profile] [-- --out DIR] [-- --main FILE] [-- --node-option OPT ...];  npm run bench:smoke
 
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { writeBenchCertificates } from "./certificates.js";
 import { epochNow, startFakeKubeApi } from "./fake-kube-api.js";
 import type { ServiceAccountList } from "./fake-serviceaccounts.js";
+import { imageNodeOptions } from "./image-node-options.js";
 import { machineRecord } from "./machine.js";
 import { cacheMiss, latency, profile, throughput } from "./phases.js";
 import { plans } from "./plan.js";
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
       out: { type: "string" },
       // Another build to compare, e.g. a copy of dist/ from before a change.
       main: { type: "string" },
+      // Node options for the webhook process only (not the generator or the mock API), instead of the image's.
+      "node-option": { type: "string", multiple: true },
     },
   });
   const plan = plans[values.smoke === true ? "smoke" : "full"];
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
         certificates,
         main: webhookMain,
         lists,
+        nodeOptions: values["node-option"] ?? (await imageNodeOptions(join(repository, "Dockerfile"))),
       };
       note(`${plan.mode} run of ${webhookMain}; mock kube API at ${api.url}`);
       const measured = await phases(context, values.profile === true);
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
           durationMs: plan.durationMs,
           baseServiceAccounts: plan.baseServiceAccounts,
           logLevel,
+          webhookNodeOptions: context.nodeOptions,
           requestBytes: {
             small: Buffer.byteLength(admissionReview("small")),
             medium: Buffer.byteLength(admissionReview("medium")),

@@ -27,6 +27,8 @@ export interface BenchContext {
   readonly main: string;
   /** Generated lists by size, built once. */
   readonly lists: Map<number, ServiceAccountList>;
+  /** Node options of every webhook process started (--node-option). */
+  readonly nodeOptions: readonly string[];
 }
 
 /** A server ready for load. */
@@ -106,7 +108,7 @@ export async function startServer(
     kubeconfigPath: context.kubeconfigPath,
     logPath: join(context.work, `webhook-${count}-${logLevel}.log`),
     logLevel,
-    nodeArgs,
+    nodeArgs: [...context.nodeOptions, ...nodeArgs],
     readyTimeoutMs: plan.readyTimeoutMs,
   });
   const lastPage = api.stats.lastListPageSentAt;
