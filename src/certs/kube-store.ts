@@ -8,6 +8,7 @@ import {
   type KubeBody,
   KubeClient,
   type KubeRequest,
+  readLines,
 } from "../kube/request.js";
 import {
   type CertStore,
@@ -174,6 +175,7 @@ export class KubeCertStore implements CertStore {
         readLines(response, (line) => {
           const type = watchEventType(line);
           if (type !== undefined && type !== "BOOKMARK") handlers.onChange();
+          return true;
         });
         response.on("end", () => end());
         response.on("close", () => end());
@@ -276,22 +278,6 @@ function watchEventType(line: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Calls `onLine` with each non-empty line of the stream. */
-function readLines(response: IncomingMessage, onLine: (line: string) => void): void {
-  response.setEncoding("utf8");
-  let pending = "";
-  response.on("data", (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf("\n");
-    while (newline !== -1) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (line.trim() !== "") onLine(line);
-      newline = pending.indexOf("\n");
-    }
-  });
 }
 
 /** The body of an error response, at most 64 KiB of it. */

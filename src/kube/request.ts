@@ -152,3 +152,27 @@ export function describeStatus(status: number | undefined, body: string): string
       : "";
   return `HTTP ${status}${message}`;
 }
+
+/**
+ * Calls `onLine` with each non-empty line of a watch stream (one JSON event per line, split across chunks at
+ * any byte). `onLine` returns false to stop reading; the caller then ends the response.
+ */
+export function readLines(response: IncomingMessage, onLine: (line: string) => boolean): void {
+  response.setEncoding("utf8");
+  let pending = "";
+  let stopped = false;
+  response.on("data", (chunk: string) => {
+    if (stopped) return;
+    pending += chunk;
+    let newline = pending.indexOf("\n");
+    while (newline !== -1) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (line.trim() !== "" && onLine(line) === false) {
+        stopped = true;
+        return;
+      }
+      newline = pending.indexOf("\n");
+    }
+  });
+}

@@ -2,7 +2,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { KubeConnection } from "../kube/connection.js";
-import { describeStatus, type KubeAnswer, KubeClient } from "../kube/request.js";
+import { describeStatus, type KubeAnswer, KubeClient, readLines } from "../kube/request.js";
 import {
   type RawServiceAccount,
   type ServiceAccountApi,
@@ -146,36 +146,26 @@ async function watchServiceAccounts(
   };
 }
 
-/** Splits the stream into lines, one JSON event each, and passes them on. */
+/** Passes on each line of the stream as a watch event; an unreadable line ends the watch with an error. */
 function readEvents(
   response: IncomingMessage,
   onEvent: (event: ServiceAccountWatchEvent) => void,
   finish: (error?: Error) => void,
 ): void {
-  response.setEncoding("utf8");
-  let pending = "";
-  response.on("data", (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf("\n");
-    while (newline !== -1) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (line.trim() !== "") {
-        const event = watchEvent(line);
-        if (event === undefined) {
-          finish(
-            new ServiceAccountApiError(
-              `watch ServiceAccounts: unreadable event ${line.slice(0, 200)}`,
-              undefined,
-            ),
-          );
-          response.destroy();
-          return;
-        }
-        if (event !== null) onEvent(event);
-      }
-      newline = pending.indexOf("\n");
+  readLines(response, (line) => {
+    const event = watchEvent(line);
+    if (event === undefined) {
+      finish(
+        new ServiceAccountApiError(
+          `watch ServiceAccounts: unreadable event ${line.slice(0, 200)}`,
+          undefined,
+        ),
+      );
+      response.destroy();
+      return false;
     }
+    if (event !== null) onEvent(event);
+    return true;
   });
 }
 
