@@ -4,13 +4,12 @@
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { connect } from "node:tls";
 import type { Operation } from "fast-json-patch";
 import { defaultEngineOptions } from "../../src/mutation/options.js";
 import type { ServiceAccountRecord } from "../../src/mutation/pod.js";
 import { rolePolicyFrom } from "../../src/policy/role-policy.js";
 import { FakeServiceAccountSource } from "../server/support/fake-serviceaccount-source.js";
-import { review as sendReview } from "../server/support/https-client.js";
+import { handshake, review as sendReview } from "../server/support/https-client.js";
 import { startTestWebhook, type TestWebhook } from "../server/support/webhook.js";
 import { checkAnswer } from "./support/answer-check.js";
 import { type InMemoryWebhook, inMemoryWebhook } from "./support/app.js";
@@ -245,25 +244,6 @@ describe("the role policy in the server", () => {
     );
   });
 });
-
-interface Handshake {
-  readonly protocol: string | null;
-  readonly cipher: string;
-}
-
-function handshake(port: number, ca: readonly string[], options: object): Promise<Handshake> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: "127.0.0.1", servername: "localhost", port, ca: [...ca], ...options },
-      () => {
-        const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
-        socket.end();
-        resolve(result);
-      },
-    );
-    socket.on("error", reject);
-  });
-}
 
 function plainHttp(port: number, method: string, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

@@ -4,30 +4,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { connect } from "node:tls";
 import { ensureSelfSignedCertificate } from "../../src/server/self-signed.js";
 import { readPair } from "../../src/server/tls.js";
+import { handshake } from "./support/https-client.js";
 import { selfSignedPair } from "./support/secret-volume.js";
 import { startTestWebhook } from "./support/webhook.js";
-
-interface Handshake {
-  readonly protocol: string | null;
-  readonly cipher: string;
-}
-
-function handshake(port: number, ca: readonly string[], options: object): Promise<Handshake> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: "127.0.0.1", servername: "localhost", port, ca: [...ca], ...options },
-      () => {
-        const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
-        socket.end();
-        resolve(result);
-      },
-    );
-    socket.on("error", reject);
-  });
-}
 
 describe("TLS", () => {
   test("refuses a TLS 1.1 client and serves TLS 1.2 with an ECDHE AEAD suite, and TLS 1.3", async () => {

@@ -1,7 +1,7 @@
 // Requests to the webhook over real HTTPS, trusting the test certificates, with the certificate the server presented.
 
 import { type Agent, request } from "node:https";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
 
 export interface Answer {
   readonly status: number;
@@ -73,5 +73,25 @@ export function review(target: HttpsTarget, body: unknown, agent?: Agent): Promi
   return send(target, {
     body: typeof body === "string" ? body : JSON.stringify(body),
     ...(agent ? { agent } : {}),
+  });
+}
+
+export interface Handshake {
+  readonly protocol: string | null;
+  readonly cipher: string;
+}
+
+/** A bare TLS handshake with the server: what protocol and cipher it agreed to. */
+export function handshake(port: number, ca: readonly string[], options: object): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: "127.0.0.1", servername: "localhost", port, ca: [...ca], ...options },
+      () => {
+        const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
+        socket.end();
+        resolve(result);
+      },
+    );
+    socket.on("error", reject);
   });
 }
