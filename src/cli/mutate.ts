@@ -86,6 +86,12 @@ function asPod(manifest: unknown, path: string): Pod {
   const spec = manifest.spec;
   if (!isObject(spec) || !Array.isArray(spec.containers))
     throw new ConfigError(`${path}: spec.containers is missing`);
+  // The API server copies the deprecated spec.serviceAccount into an empty serviceAccountName before any
+  // webhook sees the pod; do the same so the answer is what the webhook would give for this manifest.
+  const { serviceAccount, serviceAccountName } = spec;
+  if ((serviceAccountName === undefined || serviceAccountName === "") && typeof serviceAccount === "string") {
+    return { ...manifest, spec: { ...spec, serviceAccountName: serviceAccount } } as Pod;
+  }
   return manifest as Pod;
 }
 

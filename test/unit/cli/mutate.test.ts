@@ -72,6 +72,23 @@ describe("mutate", () => {
     assert.deepEqual(JSON.parse(out), { patch: [], warnings: [] });
   });
 
+  test("reads the deprecated spec.serviceAccount as the API server does when serviceAccountName is empty", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wiw-mutate-"));
+    const deprecated = join(dir, "pod.yaml");
+    const manifest = parse(readFileSync(pod, "utf8")) as { spec: Record<string, unknown> };
+    manifest.spec.serviceAccount = manifest.spec.serviceAccountName;
+    delete manifest.spec.serviceAccountName;
+    await writeFile(deprecated, JSON.stringify(manifest));
+    const { code, out, err } = await run(["--pod", deprecated, "--service-account", serviceAccount]);
+    assert.equal(code, 0, err);
+    const result = JSON.parse(out) as { patch: jsonpatch.Operation[] };
+    const patched = jsonpatch.applyPatch(manifest, result.patch, true).newDocument as unknown as {
+      spec: { serviceAccountName?: string; containers: { env: { name: string }[] }[] };
+    };
+    assert.ok(patched.spec.containers[0]?.env.some((variable) => variable.name === "AWS_ROLE_ARN"));
+    assert.equal(patched.spec.serviceAccountName, undefined, "the patch does not add serviceAccountName");
+  });
+
   test("warns about a near-miss annotation key", async () => {
     const dir = await mkdtemp(join(tmpdir(), "wiw-mutate-"));
     const sa = join(dir, "sa.yaml");
