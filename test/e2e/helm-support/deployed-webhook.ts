@@ -2,12 +2,12 @@
 // `dist/cli/main.js` with the container's own arguments and environment, plus the few overrides a process outside
 // a pod needs.
 import { access, readFile } from "node:fs/promises";
-import { request } from "node:https";
 import { fileURLToPath } from "node:url";
 import type { Container, Deployment } from "../../chart/kinds.js";
 import { freePort } from "../cluster/ports.js";
 import { type ManagedProcess, startProcess } from "../cluster/process.js";
 import { waitUntilReady } from "../cluster/wait.js";
+import { reviewedPods, serviceReadyz } from "../support/service-webhook.js";
 
 const mainScript = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 
@@ -86,7 +86,7 @@ export async function startDeployedWebhook(options: DeployedWebhookOptions): Pro
     args: ["-i", ...envPairs, process.execPath, mainScript, ...argv],
   });
   try {
-    await waitUntilReady(async () => (await readyStatus(options, port)) === 200, {
+    await waitUntilReady(async () => (await serviceReadyz({ ...options, port })) === 200, {
       what: `${deployment.metadata.name} /readyz on ${options.address}:${port}`,
       process: child,
       timeoutMs: 60_000,
@@ -102,7 +102,7 @@ export async function startDeployedWebhook(options: DeployedWebhookOptions): Pro
     argv,
     env,
     logPath: options.logPath,
-    verifiedReadyz: (caPem) => readyStatus(options, port, caPem),
+    verifiedReadyz: (caPem) => serviceReadyz({ ...options, port }, caPem),
     async reviewedPods(namespace) {
       return reviewedPods(await readFile(options.logPath, "utf8"), namespace);
     },
@@ -128,44 +128,4 @@ function containerEnvironment(container: Container, podNamespace: string): Recor
     else throw new Error(`cannot resolve env ${variable.name} outside a pod: ${JSON.stringify(variable)}`);
   }
   return env;
-}
-
-/** The `pod` of each "review" log line for namespace (the webhook logs one JSON object per line). */
-function reviewedPods(log: string, namespace: string): string[] {
-  const pods: string[] = [];
-  for (const line of log.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const entry = JSON.parse(line) as { msg?: string; namespace?: string; pod?: string };
-    if (entry.msg === "review" && entry.namespace === namespace && entry.pod !== undefined)
-      pods.push(entry.pod);
-  }
-  return pods;
-}
-
-/**
- * GET /readyz asking for the Service's name by SNI. Without caPem the certificate is not verified (waiting
- * for readiness, before the test knows the CA); with it, the chain and the name must check out.
- */
-function readyStatus(options: DeployedWebhookOptions, port: number, caPem?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: options.address,
-        port,
-        path: "/readyz",
-        servername: options.serviceHost,
-        ...(caPem === undefined ? { rejectUnauthorized: false } : { ca: caPem }),
-        agent: false,
-        timeout: 5_000,
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`GET /readyz on ${options.address}:${port}: timed out`)));
-    req.on("error", reject);
-    req.end();
-  });
 }

@@ -1,13 +1,13 @@
 // One webhook replica: the built `serve` command bound to a non-loopback address (endpoints may not be loopback),
 // which can be SIGKILLed like a crashed pod and tells, from its log, which pods it reviewed.
 import { access, readFile } from "node:fs/promises";
-import { request } from "node:https";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../cluster/ports.js";
 import { type ManagedProcess, startProcess } from "../cluster/process.js";
 import { waitUntilReady } from "../cluster/wait.js";
+import { reviewedPods, serviceReadyz } from "../support/service-webhook.js";
 import type { ServingCertificate } from "../support/serving-certificate.js";
 
 const mainScript = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
@@ -74,12 +74,15 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     ],
   });
   try {
-    await waitUntilReady(async () => (await readyStatus(options, port)) === 200, {
-      what: `${options.name} /readyz`,
-      process: child,
-      timeoutMs: 30_000,
-      intervalMs: 100,
-    });
+    await waitUntilReady(
+      async () => (await serviceReadyz({ ...options, port }, options.certificate.caCertPem)) === 200,
+      {
+        what: `${options.name} /readyz`,
+        process: child,
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
+    );
   } catch (error) {
     await child.stop();
     throw error;
@@ -99,41 +102,4 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     },
     stop: () => child.stop(),
   };
-}
-
-/** The `pod` of each "review" log line for namespace (one JSON object per line, as the webhook logs). */
-function reviewedPods(log: string, namespace: string): string[] {
-  const pods: string[] = [];
-  for (const line of log.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const entry = JSON.parse(line) as { msg?: string; namespace?: string; pod?: string };
-    if (entry.msg === "review" && entry.namespace === namespace && entry.pod !== undefined)
-      pods.push(entry.pod);
-  }
-  return pods;
-}
-
-/** GET /readyz over TLS verified against the CA for serviceHost, as the API server verifies the replica. */
-function readyStatus(options: ReplicaOptions, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: options.address,
-        port,
-        path: "/readyz",
-        servername: options.serviceHost,
-        ca: options.certificate.caCertPem,
-        agent: false,
-        timeout: 5_000,
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`GET /readyz of ${options.name}: timed out`)));
-    req.on("error", reject);
-    req.end();
-  });
 }
