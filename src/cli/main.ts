@@ -2,12 +2,7 @@
 // Entry point of the `web-identity-webhook` binary: dispatches to one subcommand.
 
 import { readFileSync } from "node:fs";
-import { runDoctor } from "./doctor.js";
 import { type CliIo, exitCode } from "./io.js";
-import { runMutate } from "./mutate.js";
-import { runOidc } from "./oidc.js";
-import { runServe } from "./serve.js";
-import { runTrustPolicy } from "./trust-policy.js";
 
 const usage = `web-identity-webhook: gives Kubernetes pods AWS IAM roles through web identity (IRSA)
 
@@ -31,19 +26,21 @@ function version(): string {
   return pkg.version;
 }
 
+// Each command is imported when it runs: `serve` would otherwise carry the other commands' libraries (jose,
+// and their modules) for its whole life; loading them all measured about 7 MiB more resident memory.
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "serve":
-      return runServe(rest, io);
+      return (await import("./serve.js")).runServe(rest, io);
     case "mutate":
-      return runMutate(rest, io);
+      return (await import("./mutate.js")).runMutate(rest, io);
     case "oidc":
-      return runOidc([...rest], io);
+      return (await import("./oidc.js")).runOidc([...rest], io);
     case "trust-policy":
-      return runTrustPolicy([...rest], io);
+      return (await import("./trust-policy.js")).runTrustPolicy([...rest], io);
     case "doctor":
-      return runDoctor([...rest], io);
+      return (await import("./doctor.js")).runDoctor([...rest], io);
     case "--version":
     case "version":
       io.stdout.write(`web-identity-webhook ${version()}\n`);
