@@ -9,7 +9,6 @@ import { serveFlags } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags } from "../config/parse.js";
 import { isRelevantAnnotation } from "../identity/annotations.js";
 import type { KubeConnection } from "../kube/connection.js";
-import { readRolePolicyFile } from "../policy/file.js";
 import { RolePolicyError } from "../policy/role-policy.js";
 import { createMetrics, type Metrics } from "../server/metrics.js";
 import { ensureSelfSignedCertificate } from "../server/self-signed.js";
@@ -17,7 +16,6 @@ import { type RunningServer, startServer } from "../server/serve.js";
 import { exitOnShutdownSignal } from "../server/signals.js";
 import { ServingCertificate } from "../server/tls.js";
 import { ServiceAccountCache } from "../serviceaccounts/cache.js";
-import { ServiceAccountFile } from "../serviceaccounts/file.js";
 import type { ServiceAccountSource } from "../serviceaccounts/source.js";
 import { type CliIo, exitCode } from "./io.js";
 
@@ -46,6 +44,8 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
     config = serveConfigFrom(values);
     certificates = certificateConfigFrom(values, io.env);
     if (config.rolePolicyFile !== undefined) {
+      // The YAML parser is loaded only when a file needs it (here, --service-accounts-file and a kubeconfig).
+      const { readRolePolicyFile } = await import("../policy/file.js");
       const rolePolicy = await readRolePolicyFile(config.rolePolicyFile);
       config = { ...config, engine: { ...config.engine, rolePolicy } };
     }
@@ -164,8 +164,10 @@ async function serviceAccountSource(
 ): Promise<ServiceAccountSource> {
   const prefix = config.engine.annotationPrefix;
   const keepAnnotation = (key: string) => isRelevantAnnotation(key, prefix);
-  if (connection === undefined)
+  if (connection === undefined) {
+    const { ServiceAccountFile } = await import("../serviceaccounts/file.js");
     return new ServiceAccountFile(config.serviceAccountsFile as string, keepAnnotation);
+  }
   const { createKubeServiceAccountApi } = await import("../serviceaccounts/kube-api.js");
   return new ServiceAccountCache(
     {

@@ -3,7 +3,6 @@
 import { readFile } from "node:fs/promises";
 import type { RequestOptions } from "node:https";
 import { inClusterSettings, serviceAccountDirectory } from "./in-cluster.js";
-import { kubeconfigSettings } from "./kubeconfig.js";
 import { connectionFromSettings } from "./settings.js";
 
 /**
@@ -46,6 +45,8 @@ export async function loadKubeConnection(
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new Error(`cannot read kubeconfig ${path} (${reason})`, { cause: error });
   }
+  // Imported here: a webhook in its cluster never reads a kubeconfig, nor loads the YAML parser for one.
+  const { kubeconfigSettings } = await import("./kubeconfig.js");
   const reading = kubeconfigSettings(text, path);
   if ("settings" in reading) return connectionFromSettings(reading.settings);
   const { clientNodeConnection } = await import("./client-node.js");
