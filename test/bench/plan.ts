@@ -21,8 +21,13 @@ export interface Plan {
   readonly missReviews: number;
   /** Delay of the mock API's single GETs during the cache cases. */
   readonly getDelayMs: number;
-  /** Pause after ready before memory is read, and between load phases. */
+  /** Pause after ready before memory is read early, and between load phases. */
   readonly settleMs: number;
+  /**
+   * Time after ready at which a fresh memory server's memory is read again, at rest: V8's memory reducer
+   * collects the initial list's garbage only 15–25 s after the process goes quiet.
+   */
+  readonly restMs: number;
   readonly readyTimeoutMs: number;
 }
 
@@ -39,6 +44,7 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     missReviews: 50,
     getDelayMs: 50,
     settleMs: 3_000,
+    restMs: 40_000,
     readyTimeoutMs: 120_000,
   },
   smoke: {
@@ -53,6 +59,7 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     missReviews: 5,
     getDelayMs: 50,
     settleMs: 300,
+    restMs: 1_000,
     readyTimeoutMs: 60_000,
   },
 };

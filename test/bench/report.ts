@@ -26,6 +26,7 @@ const ms = (value: number): string =>
         ? number(value, 1)
         : number(value, 2);
 const mb = (mib: number): number => (mib * 2 ** 20) / 1e6;
+const seconds = (milliseconds: number): string => `${milliseconds / 1000} s`;
 
 const optional = (value: number | undefined): string => (value === undefined ? "–" : ms(value));
 
@@ -64,10 +65,12 @@ function goalRows(results: BenchResults): string[] {
     );
   }
   const big = results.startup.find((s) => s.serviceAccounts >= 100_000);
-  if (big !== undefined) {
-    const met = mb(big.rssMiB) < goals.rssMBWith100k;
+  if (big?.atRest !== undefined) {
+    // Judged at rest, what `kubectl top` shows of an idle webhook; the early reading and the peak stay beside it.
+    const { settleMs, restMs } = results.settings;
+    const met = mb(big.atRest.rssMiB) < goals.rssMBWith100k;
     rows.push(
-      `| < ${goals.rssMBWith100k} MB RSS with 100,000 ServiceAccounts | ${number(mb(big.rssMiB), 1)} MB (${number(big.rssMiB, 1)} MiB) | ${met ? "yes" : "no"} |`,
+      `| < ${goals.rssMBWith100k} MB RSS with 100,000 ServiceAccounts (at rest, ${seconds(restMs)} after ready) | ${number(mb(big.atRest.rssMiB), 1)} MB (${number(big.atRest.rssMiB, 1)} MiB); early, ${seconds(settleMs)} after ready: ${number(mb(big.rssMiB), 1)} MB; peak (VmHWM): ${number(mb(big.atRest.peakRssMiB), 1)} MB | ${met ? "yes" : "no"} |`,
     );
   }
   const slowest = [...results.startup].sort((a, b) => b.lastPageToReadyMs - a.lastPageToReadyMs)[0];
@@ -145,14 +148,16 @@ export function resultsMarkdown(results: BenchResults): string {
     "",
     "## Startup and memory",
     "",
-    "Each row is a fresh webhook process whose ServiceAccount cache lists from the mock kube API (500 per page). Readiness is polled every 10 ms on one kept-alive connection; the log-line column has no polling delay. Memory is read from /proc/PID/status after ready and a settle pause; heap figures come from the webhook's own /metrics (process_* and nodejs_* gauges).",
+    "Each row is a fresh webhook process whose ServiceAccount cache lists from the mock kube API (500 per page). Readiness is polled every 10 ms on one kept-alive connection; the log-line column has no polling delay. Memory is read from /proc/PID/status; heap figures come from the webhook's own /metrics (process_* and nodejs_* gauges).",
     "",
-    '| ServiceAccounts | start → ready ms | last list page → /readyz 200 ms | last list page → "ready" log line ms | list took (logged) ms | list pages | API connections | cached (logged) | VmRSS MiB | VmHWM MiB | heap used MiB | heap total MiB | external MiB |',
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `Memory is read twice. *Early* is ${seconds(settings.settleMs)} after ready, right after the list, with the parsed list pages' garbage still on the heap; *at rest* is ${seconds(settings.restMs)} after ready with no load, after V8's memory reducer has had time to collect that garbage (a server kept for load has no at-rest reading). VmHWM is the peak RSS up to the early reading; heap used and external are early.`,
+    "",
+    '| ServiceAccounts | start → ready ms | last list page → /readyz 200 ms | last list page → "ready" log line ms | list took (logged) ms | list pages | API connections | cached (logged) | VmRSS MiB, early | VmRSS MiB, at rest | VmHWM MiB | heap used MiB | heap total MiB, early | heap total MiB, at rest | external MiB |',
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const s of results.startup) {
     lines.push(
-      `| ${number(s.serviceAccounts)} | ${ms(s.startToReadyMs)} | ${ms(s.lastPageToReadyMs)} | ${optional(s.lastPageToReadyLogMs)} | ${optional(s.listDurationMs)} | ${s.listPages} | ${s.apiConnections} | ${s.cachedReported === undefined ? "–" : number(s.cachedReported)} | ${number(s.rssMiB, 1)} | ${number(s.peakRssMiB, 1)} | ${optional(s.heapUsedMiB)} | ${optional(s.heapTotalMiB)} | ${optional(s.externalMiB)} |`,
+      `| ${number(s.serviceAccounts)} | ${ms(s.startToReadyMs)} | ${ms(s.lastPageToReadyMs)} | ${optional(s.lastPageToReadyLogMs)} | ${optional(s.listDurationMs)} | ${s.listPages} | ${s.apiConnections} | ${s.cachedReported === undefined ? "–" : number(s.cachedReported)} | ${number(s.rssMiB, 1)} | ${s.atRest === undefined ? "–" : number(s.atRest.rssMiB, 1)} | ${number(s.peakRssMiB, 1)} | ${optional(s.heapUsedMiB)} | ${optional(s.heapTotalMiB)} | ${optional(s.atRest?.heapTotalMiB)} | ${optional(s.externalMiB)} |`,
     );
   }
   lines.push(
@@ -201,6 +206,7 @@ export function resultsMarkdown(results: BenchResults): string {
     "- Its ServiceAccounts come from a **mock** kube API (node:https on 127.0.0.1, test/bench/fake-kube-api.ts): paginated list, an idle watch, and single GETs with a configurable delay. Generated ServiceAccounts carry role-arn annotations and the usual noise (last-applied-configuration, Helm annotations, managedFields).",
     "- A separate load-generator process (test/bench/load.ts) posts AdmissionReview v1 bodies (test/bench/reviews.ts: Deployment pods; small = 1 container; medium = 3 containers, an init container, 20 env vars each, 5 volumes; large = 20 containers, 3 native sidecars and an init container, 100 env vars each) over keep-alive HTTPS, a fresh uid per request, and checks one answer in 1,024 in full.",
     "- Webhook CPU comes from /proc/PID/stat during the measured window; memory from /proc/PID/status.",
+    `- Each memory server's memory is read a second time, at rest: once, ${seconds(settings.restMs)} after ready with no load, the time fixed in the plan rather than the least of several readings; the RSS goal judges this reading.`,
     "- Reproduce: `npm run bench` (add `-- --profile` for the CPU profile); `npm run bench:smoke` proves the harness works in under a minute.",
     "",
   );

@@ -30,6 +30,7 @@ export interface LatencyResult extends ServerCost {
   readonly load: LoadResult;
 }
 
+/** A fresh server's startup; the Memory fields are the early reading, `settleMs` after ready. */
 export interface StartupResult extends Memory {
   readonly serviceAccounts: number;
   /** Spawn of the process to the first /readyz 200. */
@@ -45,6 +46,8 @@ export interface StartupResult extends Memory {
   readonly listDurationMs?: number;
   /** Size of the ServiceAccount cache the webhook reports, when a log line names it. */
   readonly cachedReported?: number;
+  /** Memory `restMs` after ready with no load, once the list's garbage is collected (memory servers only). */
+  readonly atRest?: Memory;
 }
 
 export interface CacheMissResult {
@@ -76,6 +79,9 @@ export interface BenchResults {
     readonly openLoopSockets: number;
     readonly warmupMs: number;
     readonly durationMs: number;
+    /** After ready: the early memory reading, and the one at rest. */
+    readonly settleMs: number;
+    readonly restMs: number;
     readonly baseServiceAccounts: number;
     readonly logLevel: string;
     /** Node options of the webhook process only: the Dockerfile ENTRYPOINT's unless --node-option is given. */

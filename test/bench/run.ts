@@ -23,7 +23,14 @@ import type {
   ThroughputResult,
 } from "./results.js";
 import { admissionReview, reviewSizes } from "./reviews.js";
-import { type BenchContext, note, serviceAccountsOf, startNullWebhook, startServer } from "./servers.js";
+import {
+  type BenchContext,
+  memoryAtRest,
+  note,
+  serviceAccountsOf,
+  startNullWebhook,
+  startServer,
+} from "./servers.js";
 import { writeKubeconfig } from "./webhook-process.js";
 
 const logLevel = "info";
@@ -78,10 +85,15 @@ async function phases(
     profiled = { ...result, file: relative(repository, result.file) };
   }
 
+  // One at a time, each resting plan.restMs: two processes side by side would share the mock API's list
+  // and stats, and one's GC would disturb the other's startup timing.
   for (const count of plan.memoryServiceAccounts) {
     const server = await startServer(context, count, logLevel);
-    await server.webhook.stop();
-    startup.push(server.startup);
+    try {
+      startup.push({ ...server.startup, atRest: await memoryAtRest(context, server) });
+    } finally {
+      await server.webhook.stop();
+    }
     unexpected.push(...api.stats.unexpected);
   }
   return {
@@ -148,6 +160,8 @@ async function main(): Promise<void> {
           openLoopSockets: plan.openLoopSockets,
           warmupMs: plan.warmupMs,
           durationMs: plan.durationMs,
+          settleMs: plan.settleMs,
+          restMs: plan.restMs,
           baseServiceAccounts: plan.baseServiceAccounts,
           logLevel,
           webhookNodeOptions: context.nodeOptions,

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { BenchCertificates } from "./certificates.js";
-import type { FakeKubeApi } from "./fake-kube-api.js";
+import { epochNow, type FakeKubeApi } from "./fake-kube-api.js";
 import { type ServiceAccountList, serviceAccountList } from "./fake-serviceaccounts.js";
 import type { LoadTarget } from "./load-protocol.js";
 import type { Plan } from "./plan.js";
 import type { StartupResult, ThroughputResult } from "./results.js";
-import { type LogLine, type RunningWebhook, startWebhook } from "./webhook-process.js";
+import { type LogLine, type Memory, type RunningWebhook, startWebhook } from "./webhook-process.js";
 
 const nullWebhookScript = fileURLToPath(new URL("./null-webhook.ts", import.meta.url));
 
@@ -134,6 +134,17 @@ export async function startServer(
   );
   const target = { host: "127.0.0.1", port, caPath: context.certificates.caPath };
   return { kind: "webhook", logLevel, webhook, target, startup };
+}
+
+/**
+ * One memory reading `plan.restMs` after ready, the server idle since: by then V8's memory reducer has run the
+ * full GC that frees the list pages' garbage. A fixed time, not the least of several readings, so it is not picked.
+ */
+export async function memoryAtRest(context: BenchContext, server: ServerUnderTest): Promise<Memory> {
+  await sleep(Math.max(0, server.webhook.readyAt + context.plan.restMs - epochNow()));
+  const memory = await server.webhook.memory();
+  note(`at rest, ${context.plan.restMs} ms after ready: VmRSS ${memory.rssMiB} MiB`);
+  return memory;
 }
 
 /** The null webhook, started like the real one. */
