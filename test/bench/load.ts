@@ -6,6 +6,7 @@ import { Agent, type RequestOptions, request } from "node:https";
 import { performance } from "node:perf_hooks";
 import { LatencyRecorder, round } from "./latency.js";
 import type { LoadJob, LoadMessage, LoadResult, LoadTarget, PatchExpectation } from "./load-protocol.js";
+import { startPacer } from "./pacer.js";
 import { admissionReview, type ReviewSize, reviewTemplate, stampUid, uidPlaceholder } from "./reviews.js";
 
 /** How long after its last send a run waits for answers; those still missing count as "unfinished". */
@@ -230,7 +231,6 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
   let completed = 0;
   let validated = 0;
   let lastDoneAt = scheduledAt(firstMeasured);
-  let timer: NodeJS.Timeout | undefined;
   announceWindow(scheduledAt(firstMeasured), scheduledAt(total));
 
   return new Promise((resolve) => {
@@ -238,7 +238,7 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      if (timer !== undefined) clearTimeout(timer);
+      void pacer.stop();
       clearTimeout(deadline);
       link.agent.destroy();
       const unfinished = total - sent + outstanding;
@@ -289,11 +289,6 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
       });
     };
 
-    const tick = (): void => {
-      timer = undefined;
-      pump();
-    };
-
     function pump(): void {
       const now = performance.now();
       while (due < total && scheduledAt(due) <= now) due++;
@@ -302,12 +297,10 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
         if (body === undefined) break;
         send(sent++, body);
       }
-      if (due < total) {
-        timer ??= setTimeout(tick, Math.max(0, scheduledAt(due) - performance.now()));
-      } else if (sent === total && outstanding === 0) finish();
+      if (due >= total && sent === total && outstanding === 0) finish();
     }
 
-    timer = setTimeout(tick, 5);
+    const pacer = startPacer(start, interval, total, pump);
   });
 }
 
