@@ -1,10 +1,12 @@
-// Runs `serve` from an installed package as the image does (node + dist/cli/main.js), reading where it listens from its log.
+// Runs `serve` from an installed package as the image does (node with the ENTRYPOINT's options + dist/cli/main.js),
+// reading where it listens from its log.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { request } from "node:https";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { imageNodeOptions } from "../bench/image-node-options.js";
 
 const run = promisify(execFile);
 
@@ -39,7 +41,9 @@ export async function startServe(
   args: string[],
   timeoutMs = 15_000,
 ): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(packageDir, "dist", "cli", "main.js"), ...args], {
+  const nodeOptions = await imageNodeOptions(join(import.meta.dirname, "../../Dockerfile"));
+  const script = join(packageDir, "dist", "cli", "main.js");
+  const child: ChildProcess = spawn(process.execPath, [...nodeOptions, script, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
