@@ -87,7 +87,7 @@ export async function latency(
   context: BenchContext,
   server: ServerUnderTest,
   rate: number,
-): Promise<LatencyResult> {
+): Promise<Omit<LatencyResult, "runsP99Ms">> {
   const { plan } = context;
   const { load, cost } = await measured(server, {
     kind: "open",

@@ -25,9 +25,12 @@ export interface ThroughputResult extends ServerCost {
   readonly load: LoadResult;
 }
 
+/** The run with the median p99 among `plan.latencyRuns` runs at one rate. */
 export interface LatencyResult extends ServerCost {
   readonly offeredRate: number;
   readonly load: LoadResult;
+  /** The p99 of every run at this rate, in the order they ran. */
+  readonly runsP99Ms: readonly number[];
 }
 
 /** A fresh server's startup; the Memory fields are the early reading, `settleMs` after ready. */

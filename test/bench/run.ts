@@ -27,6 +27,7 @@ import {
   type BenchContext,
   memoryAtRest,
   note,
+  type ServerUnderTest,
   serviceAccountsOf,
   startNullWebhook,
   startServer,
@@ -38,6 +39,20 @@ const repository = resolve(import.meta.dirname, "../..");
 
 function withoutWindow({ window: _, ...result }: Awaited<ReturnType<typeof throughput>>): ThroughputResult {
   return result;
+}
+
+/** `plan.latencyRuns` open-loop runs at `rate`: the one with the median p99, and every run's p99. */
+async function medianLatency(
+  context: BenchContext,
+  server: ServerUnderTest,
+  rate: number,
+): Promise<LatencyResult> {
+  const runs: Omit<LatencyResult, "runsP99Ms">[] = [];
+  for (let run = 0; run < context.plan.latencyRuns; run++) runs.push(await latency(context, server, rate));
+  const byP99 = [...runs].sort((a, b) => a.load.latency.p99 - b.load.latency.p99);
+  const median = byP99[Math.floor((byP99.length - 1) / 2)];
+  if (median === undefined) throw new Error("plan.latencyRuns must be at least 1");
+  return { ...median, runsP99Ms: runs.map((r) => r.load.latency.p99) };
 }
 
 async function phases(
@@ -56,7 +71,7 @@ async function phases(
   let afterLoad: BenchResults["afterLoad"];
   try {
     for (const size of reviewSizes) throughputs.push(withoutWindow(await throughput(context, base, size)));
-    for (const rate of plan.rates) latencies.push(await latency(context, base, rate));
+    for (const rate of plan.rates) latencies.push(await medianLatency(context, base, rate));
     cache = await cacheMiss(context, base);
     afterLoad = await base.webhook.memory();
   } finally {
