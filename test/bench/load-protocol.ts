@@ -51,7 +51,7 @@ export interface LoadResult {
   /** Reviews per second completed in the measured window. */
   readonly achievedRate: number;
   readonly errors: number;
-  /** Error counts by kind: "status 500", "timeout", "invalid response: ...", socket error codes. */
+  /** Error counts by kind: "status 500", "invalid response: ...", "unsupported response framing: ...", socket error codes. */
   readonly errorKinds: Readonly<Record<string, number>>;
   /** Responses checked in full (uid echoed, allowed, patch as expected). */
   readonly validated: number;

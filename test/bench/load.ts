@@ -1,9 +1,17 @@
-// The load generator: its own process, posting AdmissionReviews to the webhook over keep-alive HTTPS.
+// The load generator: its own process, posting AdmissionReviews to the webhook over keep-alive HTTPS
+// (http-connection.ts: one request in flight per connection, as the API server does).
 // Usage (run.ts does this): node --import tsx test/bench/load.ts '<LoadJob as JSON>' → one LoadResult JSON line.
 
 import { readFileSync } from "node:fs";
-import { Agent, type RequestOptions, request } from "node:https";
 import { performance } from "node:perf_hooks";
+import { createSecureContext } from "node:tls";
+import {
+  HttpConnection,
+  type HttpsTarget,
+  type Outcome,
+  type PostRequest,
+  postRequest,
+} from "./http-connection.js";
 import { LatencyRecorder, round } from "./latency.js";
 import type { LoadJob, LoadMessage, LoadResult, LoadTarget, PatchExpectation } from "./load-protocol.js";
 import { startPacer } from "./pacer.js";
@@ -14,61 +22,26 @@ const drainMs = 10_000;
 /** Every this many requests, one answer is parsed and checked in full. */
 const validateEvery = 1024;
 
-type Outcome = string | undefined;
+const mutatePath = "/mutate?timeout=10s";
 
-interface Connection {
-  readonly agent: Agent;
-  readonly options: RequestOptions;
+/** Trusts the target's CA; one TLS context for every connection of the run. */
+function https(target: LoadTarget): HttpsTarget {
+  const ca = readFileSync(target.caPath, "utf8");
+  return { host: target.host, port: target.port, secureContext: createSecureContext({ ca }) };
 }
 
-function connection(target: LoadTarget, bodyBytes: number, sockets: number): Connection {
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: sockets,
-    maxFreeSockets: sockets,
-    ca: readFileSync(target.caPath, "utf8"),
-  });
-  const options: RequestOptions = {
-    agent,
-    host: target.host,
-    port: target.port,
-    path: "/mutate?timeout=10s",
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", "content-length": bodyBytes },
-  };
-  return { agent, options };
+/** A connection and the request it posts again and again, a new uid stamped into its body each time. */
+interface Sender {
+  readonly connection: HttpConnection;
+  readonly request: PostRequest;
 }
 
-/** Posts one body; `done` gets an error kind (or undefined) and, when `capture`, the answer's bytes. */
-function post(
-  connection: Connection,
-  body: Buffer,
-  capture: boolean,
-  done: (outcome: Outcome, answer: Buffer | undefined) => void,
-): void {
-  let finished = false;
-  const finish = (outcome: Outcome, answer?: Buffer): void => {
-    if (finished) return;
-    finished = true;
-    done(outcome, answer);
-  };
-  const req = request(connection.options, (res) => {
-    res.once("error", (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
-    if (res.statusCode !== 200) {
-      res.resume();
-      res.once("end", () => finish(`status ${res.statusCode}`));
-    } else if (!capture) {
-      res.resume();
-      res.once("end", () => finish(undefined));
-    } else {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.once("end", () => finish(undefined, Buffer.concat(chunks)));
-    }
-  });
-  // No timer per request (it would cost the generator): the run's deadline bounds every request.
-  req.once("error", (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
-  req.end(body);
+function senders(target: LoadTarget, body: Buffer, count: number): Sender[] {
+  const tls = https(target);
+  return Array.from({ length: count }, () => ({
+    connection: new HttpConnection(tls),
+    request: postRequest(tls, mutatePath, body),
+  }));
 }
 
 interface AdmissionAnswer {
@@ -138,7 +111,7 @@ function template(size: ReviewSize, serviceAccount?: string): Template {
 /** `sockets` senders, each posting again as soon as its answer arrives, for warm-up plus the measured window. */
 function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResult> {
   const review = template(job.size);
-  const link = connection(job.target, review.body.length, job.sockets);
+  const all = senders(job.target, review.body, job.sockets);
   const latency = new LatencyRecorder(1 << 20);
   const errors = new Tally();
   const cpu = process.cpuUsage();
@@ -157,7 +130,7 @@ function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResu
       if (finished) return;
       finished = true;
       clearTimeout(deadline);
-      link.agent.destroy();
+      for (const { connection } of all) connection.close();
       for (let i = 0; i < active; i++) errors.add("unfinished");
       resolve({
         kind: job.kind,
@@ -175,7 +148,8 @@ function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResu
     };
     const deadline = setTimeout(finish, job.warmupMs + job.durationMs + drainMs);
 
-    const sendFrom = (body: Buffer): void => {
+    const sendFrom = (sender: Sender): void => {
+      const { connection, request } = sender;
       const sentAt = performance.now();
       if (sentAt >= measureTo) {
         active--;
@@ -183,13 +157,13 @@ function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResu
         return;
       }
       const n = counter++;
-      stampUid(body, review.uidDigitsAt, n);
+      stampUid(request.body, review.uidDigitsAt, n);
       const capture = n % validateEvery === 0;
-      post(link, body, capture, (outcome, answer) => {
+      connection.post(request.bytes, capture, (outcome, answer) => {
         const doneAt = performance.now();
         let result = outcome;
         if (result === undefined && capture) {
-          result = check(answer, body, review.uidAt, "patch");
+          result = check(answer, request.body, review.uidAt, "patch");
           validated++;
         }
         if (sentAt >= measureFrom && doneAt <= measureTo) {
@@ -198,10 +172,10 @@ function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResu
             completed++;
           } else errors.add(result);
         }
-        sendFrom(body);
+        sendFrom(sender);
       });
     };
-    for (let i = 0; i < job.sockets; i++) sendFrom(Buffer.from(review.body));
+    for (const sender of all) sendFrom(sender);
   });
 }
 
@@ -211,7 +185,7 @@ function closedLoop(job: Extract<LoadJob, { kind: "closed" }>): Promise<LoadResu
  */
 function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> {
   const review = template(job.size);
-  const link = connection(job.target, review.body.length, job.sockets);
+  const all = senders(job.target, review.body, job.sockets);
   const total = Math.round((job.ratePerSecond * (job.warmupMs + job.durationMs)) / 1000);
   const firstMeasured = Math.round((job.ratePerSecond * job.warmupMs) / 1000);
   const expected = total - firstMeasured;
@@ -219,8 +193,7 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
   const serviceTime = new LatencyRecorder(expected);
   const sendLag = new LatencyRecorder(expected);
   const errors = new Tally();
-  const free: Buffer[] = [];
-  for (let i = 0; i < job.sockets; i++) free.push(Buffer.from(review.body));
+  const free = [...all];
   const interval = 1000 / job.ratePerSecond;
   const cpu = process.cpuUsage();
   const start = performance.now() + 5;
@@ -240,7 +213,7 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
       finished = true;
       void pacer.stop();
       clearTimeout(deadline);
-      link.agent.destroy();
+      for (const { connection } of all) connection.close();
       const unfinished = total - sent + outstanding;
       for (let i = 0; i < unfinished; i++) errors.add("unfinished");
       resolve({
@@ -262,17 +235,17 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
     // Bounded: whatever the server does, the run ends a few seconds after its last scheduled request.
     const deadline = setTimeout(finish, job.warmupMs + job.durationMs + drainMs);
 
-    const send = (i: number, body: Buffer): void => {
-      stampUid(body, review.uidDigitsAt, i);
+    const send = (i: number, sender: Sender): void => {
+      stampUid(sender.request.body, review.uidDigitsAt, i);
       const capture = i % validateEvery === 0;
       const sentAt = performance.now();
       outstanding++;
-      post(link, body, capture, (outcome, answer) => {
+      sender.connection.post(sender.request.bytes, capture, (outcome, answer) => {
         const doneAt = performance.now();
         outstanding--;
         let result = outcome;
         if (result === undefined && capture) {
-          result = check(answer, body, review.uidAt, "patch");
+          result = check(answer, sender.request.body, review.uidAt, "patch");
           validated++;
         }
         if (i >= firstMeasured) {
@@ -284,7 +257,7 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
             lastDoneAt = doneAt;
           } else errors.add(result);
         }
-        free.push(body);
+        free.push(sender);
         pump();
       });
     };
@@ -293,9 +266,9 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
       const now = performance.now();
       while (due < total && scheduledAt(due) <= now) due++;
       while (sent < due) {
-        const body = free.pop();
-        if (body === undefined) break;
-        send(sent++, body);
+        const sender = free.pop();
+        if (sender === undefined) break;
+        send(sent++, sender);
       }
       if (due >= total && sent === total && outstanding === 0) finish();
     }
@@ -304,12 +277,13 @@ function openLoop(job: Extract<LoadJob, { kind: "open" }>): Promise<LoadResult> 
   });
 }
 
-/** Posts one body of any length and waits for the answer. */
-function postOnce(link: Connection, body: Buffer): Promise<{ outcome: Outcome; answer: Buffer | undefined }> {
-  const headers = { ...link.options.headers, "content-length": body.length };
-  const request = { agent: link.agent, options: { ...link.options, headers } };
+/** Posts one request and waits for the answer. */
+function postOnce(
+  connection: HttpConnection,
+  request: PostRequest,
+): Promise<{ outcome: Outcome; answer: Buffer | undefined }> {
   return new Promise((resolve) =>
-    post(request, body, true, (outcome, answer) => resolve({ outcome, answer })),
+    connection.post(request.bytes, true, (outcome, answer) => resolve({ outcome, answer })),
   );
 }
 
@@ -317,24 +291,26 @@ function postOnce(link: Connection, body: Buffer): Promise<{ outcome: Outcome; a
 async function sequential(job: Extract<LoadJob, { kind: "sequential" }>): Promise<LoadResult> {
   const latency = new LatencyRecorder(job.serviceAccounts.length);
   const errors = new Tally();
-  const link = connection(job.target, 0, 1);
+  const tls = https(job.target);
+  const connection = new HttpConnection(tls);
   // A first review, unmeasured, opens the connection: the cases compare lookups, not TLS handshakes.
-  await postOnce(link, template(job.size).body);
+  await postOnce(connection, postRequest(tls, mutatePath, template(job.size).body));
   const cpu = process.cpuUsage();
   const start = performance.now();
   let requestBytes = 0;
   for (const [n, serviceAccount] of job.serviceAccounts.entries()) {
     const review = template(job.size, serviceAccount);
+    const request = postRequest(tls, mutatePath, review.body);
     requestBytes = review.body.length;
-    stampUid(review.body, review.uidDigitsAt, n + 1);
+    stampUid(request.body, review.uidDigitsAt, n + 1);
     const sentAt = performance.now();
-    const { outcome, answer } = await postOnce(link, review.body);
+    const { outcome, answer } = await postOnce(connection, request);
     const doneAt = performance.now();
-    const result = outcome ?? check(answer, review.body, review.uidAt, job.expect);
+    const result = outcome ?? check(answer, request.body, review.uidAt, job.expect);
     if (result === undefined) latency.record(doneAt - sentAt);
     else errors.add(result);
   }
-  link.agent.destroy();
+  connection.close();
   const seconds = (performance.now() - start) / 1000;
   return {
     kind: job.kind,
