@@ -16,6 +16,13 @@ export interface AdmissionRouteDeps extends ReviewDeps {
 
 export const mutatePath = "/mutate";
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** performance.now() when the request's head arrived: reviews are timed from here. */
+    reviewStartedAt: number;
+  }
+}
+
 const jsonType = "application/json; charset=utf-8";
 
 function parseJson(
@@ -38,9 +45,10 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
   const { logger, metrics, maxBodyBytes } = deps;
 
   function rejected(reply: FastifyReply, answer: ErrorReply): void {
-    metrics.review("invalid", answer.reason, reply.elapsedTime / 1000);
+    const durationMs = elapsedMs(reply.request);
+    metrics.review("invalid", answer.reason, durationMs / 1000);
     logger.warn(
-      { status: answer.statusCode, error: answer.message, durationMs: round(reply.elapsedTime) },
+      { status: answer.statusCode, error: answer.message, durationMs: round(durationMs) },
       "review rejected",
     );
     sendError(reply, answer);
@@ -48,6 +56,13 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
 
   return async function admission(app: FastifyInstance): Promise<void> {
     // Only JSON is accepted here; anything else is a 415 from fastify before the body is read.
+    // fastify's reply.elapsedTime stays 0 unless its own request logging or an onResponse hook is on, so the
+    // review is timed here, from the head's arrival (before the body is read) to the answer.
+    app.decorateRequest("reviewStartedAt", 0);
+    app.addHook("onRequest", (request, _reply, done) => {
+      request.reviewStartedAt = performance.now();
+      done();
+    });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: maxBodyBytes }, parseJson);
 
@@ -73,7 +88,7 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
       }
       const review = decoded.request;
       const result = await reviewPod(review, deps);
-      const durationMs = reply.elapsedTime;
+      const durationMs = elapsedMs(request);
       metrics.review(result.outcome, result.reason, durationMs / 1000);
       const line = {
         uid: review.uid,
@@ -91,6 +106,11 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
       return reply.type(jsonType).send(reviewResponseJson(review.apiVersion, result.response));
     });
   };
+}
+
+/** 0 for a request that failed before its onRequest hook ran. */
+function elapsedMs(request: FastifyRequest): number {
+  return request.reviewStartedAt === 0 ? 0 : performance.now() - request.reviewStartedAt;
 }
 
 function round(ms: number): number {

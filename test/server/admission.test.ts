@@ -82,6 +82,23 @@ describe("POST /mutate over HTTPS", () => {
     assert.equal(typeof line.durationMs, "number");
   });
 
+  test("times a review from its arrival: a 40 ms lookup shows in the log line", async () => {
+    const body = reviewJson("pod-create-v1");
+    body.request.uid = "uid-timed";
+    source.delayMs = 40;
+    try {
+      assert.equal((await review(webhook, JSON.stringify(body))).status, 200);
+    } finally {
+      source.delayMs = 0;
+    }
+    const line = webhook.log.lines().find((l) => l.uid === "uid-timed");
+    assert.ok(
+      typeof line?.durationMs === "number" && line.durationMs >= 35,
+      `durationMs ${line?.durationMs}`,
+    );
+    assert.ok(line.durationMs < 5_000);
+  });
+
   test("answers a v1beta1 review in v1beta1", async () => {
     const result = (await review(webhook, reviewText("pod-create-v1beta1"))).json() as ReviewAnswer;
     assert.equal(result.apiVersion, "admission.k8s.io/v1beta1");

@@ -51,6 +51,9 @@ describe("metrics", () => {
         'web_identity_webhook_serviceaccount_watch_restarts_total{reason="expired"} 1',
       ];
       for (const line of expected) assert.ok(text.includes(line), `missing ${line}\n${text}`);
+      // Three reviews each took some time: a sum of 0 would mean they were not timed at all.
+      const durationSum = /^web_identity_webhook_review_duration_seconds_sum (\S+)$/m.exec(text)?.[1];
+      assert.ok(Number(durationSum) > 0, `review duration sum ${durationSum}`);
       const expiry = /^web_identity_webhook_certificate_expiry_timestamp_seconds (\d+)$/m.exec(text)?.[1];
       const validTo = Date.parse(webhook.certificate.current()?.certificate.validTo ?? "") / 1000;
       assert.equal(Number(expiry), validTo);
