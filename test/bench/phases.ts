@@ -4,6 +4,7 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { absentNamePrefix, lateNamePrefix, reviewServiceAccounts } from "./fake-serviceaccounts.js";
+import { LatencyRecorder } from "./latency.js";
 import { runLoad } from "./load-client.js";
 import type { LoadJob, LoadResult, PatchExpectation } from "./load-protocol.js";
 import { machineBusySeconds } from "./machine-load.js";
@@ -46,6 +47,8 @@ async function measured(server: ServerUnderTest, job: LoadJob): Promise<Measured
   }
   const reviews = Math.max(1, load.completed + load.errors);
   const cpu = end[0] - start[0];
+  const handling = new LatencyRecorder(reviews);
+  for (const ms of await webhook.reviewDurations(start[1], end[1])) handling.record(ms);
   return {
     load,
     cost: {
@@ -57,6 +60,7 @@ async function measured(server: ServerUnderTest, job: LoadJob): Promise<Measured
         0,
         Math.round(((end[2] - start[2] - cpu) / load.seconds - load.generatorCores) * 100) / 100,
       ),
+      ...(handling.count === 0 ? {} : { handling: handling.summary() }),
     },
     window: { fromMicros, toMicros },
   };

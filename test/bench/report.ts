@@ -132,15 +132,15 @@ export function resultsMarkdown(results: BenchResults): string {
     "",
     "## Latency at fixed offered rates (open loop, medium review)",
     "",
-    `Requests are scheduled at fixed times whatever the answers do, over up to ${settings.openLoopSockets} keep-alive connections; latency runs from the scheduled time, so a stall is charged to every request it delayed. *Service* time runs from the actual send; *sent late* is how long after its scheduled time a request went out (the generator's pacing plus waiting for a free connection; it counts in the latency). Each rate runs ${results.latency[0]?.runsP99Ms.length ?? 1} time(s), ${settings.durationMs / 1000} s measured each; a row is the run with the median p99, and the last column lists the p99 of every run in the order they ran.`,
+    `Requests are scheduled at fixed times whatever the answers do, over up to ${settings.openLoopSockets} keep-alive connections; latency runs from the scheduled time, so a stall is charged to every request it delayed. *Service* time runs from the actual send; *sent late* is how long after its scheduled time a request went out (the generator's pacing plus waiting for a free connection; it counts in the latency). Each rate runs ${results.latency[0]?.runsP99Ms.length ?? 1} time(s), ${settings.durationMs / 1000} s measured each; a row is the run with the median p99, and the last column lists the p99 of every run in the order they ran. *Handling* is the webhook's own time per review as it logs it (durationMs: from the request's head arriving to the answer, the body's parsing included); what service time adds to it is spent outside the request handler: waiting for the event loop, TLS, the kernel's loopback and the generator, all on the same two cores.`,
     "",
-    "| offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | service p99 ms | sent late p99 ms | webhook CPU µs/review | webhook cores | generator cores | other cores | p99 of each run ms |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | service p99 ms | handling p50 / p99 / p99.9 ms | sent late p99 ms | webhook CPU µs/review | webhook cores | generator cores | other cores | p99 of each run ms |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const r of results.latency) {
     const l = r.load.latency;
     lines.push(
-      `| ${number(r.offeredRate)} | ${number(r.load.achievedRate)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${errors(r.load)} | ${ms(r.load.serviceTime?.p99 ?? 0)} | ${ms(r.load.sendLag?.p99 ?? 0)} | ${number(r.cpuMicrosPerReview)} | ${number(r.cpuCores, 2)} | ${number(r.load.generatorCores, 2)} | ${number(r.otherCores, 2)} | ${r.runsP99Ms.map((p99) => ms(p99)).join(", ")} |`,
+      `| ${number(r.offeredRate)} | ${number(r.load.achievedRate)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${errors(r.load)} | ${ms(r.load.serviceTime?.p99 ?? 0)} | ${r.handling === undefined ? "–" : `${ms(r.handling.p50)} / ${ms(r.handling.p99)} / ${ms(r.handling.p999)}`} | ${ms(r.load.sendLag?.p99 ?? 0)} | ${number(r.cpuMicrosPerReview)} | ${number(r.cpuCores, 2)} | ${number(r.load.generatorCores, 2)} | ${number(r.otherCores, 2)} | ${r.runsP99Ms.map((p99) => ms(p99)).join(", ")} |`,
     );
   }
   lines.push(

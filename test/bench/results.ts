@@ -1,4 +1,5 @@
 // The shape of a benchmark run's results, as written to results.json.
+import type { LatencySummary } from "./latency.js";
 
 import type { LoadResult } from "./load-protocol.js";
 import type { MachineRecord } from "./machine.js";
@@ -15,6 +16,11 @@ export interface ServerCost {
   readonly logBytesPerReview: number;
   /** Cores busy with neither the webhook nor the load generator during the window: other load on the machine. */
   readonly otherCores: number;
+  /**
+   * The webhook's own handling time of the window's reviews, from its log (durationMs: the request's head
+   * arriving to the answer); absent when it logs no line per review.
+   */
+  readonly handling?: LatencySummary;
 }
 
 export interface ThroughputResult extends ServerCost {

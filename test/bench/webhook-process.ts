@@ -47,6 +47,8 @@ export interface RunningWebhook {
   logLines(): Promise<LogLine[]>;
   /** Bytes of log written so far. */
   logBytes(): Promise<number>;
+  /** The durationMs of every "review" line that starts in [fromByte, toByte) of the log. */
+  reviewDurations(fromByte: number, toByte: number): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -206,6 +208,20 @@ export async function startWebhook(spec: WebhookSpec): Promise<RunningWebhook> {
     },
     async logBytes() {
       return (await stat(spec.logPath)).size;
+    },
+    async reviewDurations(fromByte, toByte) {
+      const text = (await readFile(spec.logPath)).toString("utf8", fromByte, toByte);
+      const durations: number[] = [];
+      for (const line of text.split("\n")) {
+        if (!line.includes('"msg":"review"')) continue;
+        try {
+          const { durationMs } = JSON.parse(line) as LogLine;
+          if (typeof durationMs === "number") durations.push(durationMs);
+        } catch {
+          // The window's edges may cut a line in two.
+        }
+      }
+      return durations;
     },
     stop: () => child.stop(10_000),
   };
