@@ -1,7 +1,7 @@
 // The webhook under test: the built CLI (`serve`, TLS on) as a child process, its readiness, memory and CPU time.
 
 import { readFileSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { open, readFile, stat, writeFile } from "node:fs/promises";
 import { Agent, get } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
@@ -60,6 +60,20 @@ export interface LogLine {
 }
 
 const readyPollMs = 10;
+
+/** The JSON log lines of `text`; a line cut by a crash or by a window's edge is not JSON and is skipped. */
+function jsonLines(text: string): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      lines.push(JSON.parse(line) as LogLine);
+    } catch {
+      // Not a whole line.
+    }
+  }
+  return lines;
+}
 const clockTicksPerSecond = 100;
 
 /** A kubeconfig that points a client at the mock kube API, trusting the bench CA. */
@@ -194,32 +208,25 @@ export async function startWebhook(spec: WebhookSpec): Promise<RunningWebhook> {
       return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
     },
     async logLines() {
-      const text = await readFile(spec.logPath, "utf8");
-      const lines: LogLine[] = [];
-      for (const line of text.split("\n")) {
-        if (!line.startsWith("{")) continue;
-        try {
-          lines.push(JSON.parse(line) as LogLine);
-        } catch {
-          // A line cut by a crash is not JSON; the rest still are.
-        }
-      }
-      return lines;
+      return jsonLines(await readFile(spec.logPath, "utf8"));
     },
     async logBytes() {
       return (await stat(spec.logPath)).size;
     },
     async reviewDurations(fromByte, toByte) {
-      const text = (await readFile(spec.logPath)).toString("utf8", fromByte, toByte);
+      // Only the window's bytes: by the latency phases the log holds hundreds of thousands of lines.
+      const file = await open(spec.logPath);
+      let text: string;
+      try {
+        const window = Buffer.alloc(Math.max(0, toByte - fromByte));
+        const { bytesRead } = await file.read(window, 0, window.length, fromByte);
+        text = window.toString("utf8", 0, bytesRead);
+      } finally {
+        await file.close();
+      }
       const durations: number[] = [];
-      for (const line of text.split("\n")) {
-        if (!line.includes('"msg":"review"')) continue;
-        try {
-          const { durationMs } = JSON.parse(line) as LogLine;
-          if (typeof durationMs === "number") durations.push(durationMs);
-        } catch {
-          // The window's edges may cut a line in two.
-        }
+      for (const { msg, durationMs } of jsonLines(text)) {
+        if (msg === "review" && typeof durationMs === "number") durations.push(durationMs);
       }
       return durations;
     },
