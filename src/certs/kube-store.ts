@@ -1,6 +1,5 @@
 // The CertStore over a real API server, as raw requests; RBAC: secrets get/create/patch, mutatingwebhookconfigurations get/patch/watch.
 
-import type { IncomingMessage } from "node:http";
 import type { KubeConnection } from "../kube/connection.js";
 import {
   describeStatus,
@@ -8,6 +7,7 @@ import {
   type KubeBody,
   KubeClient,
   type KubeRequest,
+  readErrorStatus,
   readLines,
 } from "../kube/request.js";
 import {
@@ -165,10 +165,8 @@ export class KubeCertStore implements CertStore {
       controller.signal,
       (response) => {
         if (response.statusCode !== 200) {
-          readBody(response, (body) =>
-            end(
-              new KubeApiError(`${what}: ${describeStatus(response.statusCode, body)}`, response.statusCode),
-            ),
+          readErrorStatus(response, (message) =>
+            end(new KubeApiError(`${what}: ${message}`, response.statusCode)),
           );
           return;
         }
@@ -278,17 +276,6 @@ function watchEventType(line: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The body of an error response, at most 64 KiB of it. */
-function readBody(response: IncomingMessage, done: (body: string) => void): void {
-  let body = "";
-  response.setEncoding("utf8");
-  response.on("data", (chunk: string) => {
-    if (body.length < 65_536) body += chunk;
-  });
-  response.on("end", () => done(body));
-  response.on("error", () => done(body));
 }
 
 function asObject(value: unknown): Record<string, unknown> {

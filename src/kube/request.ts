@@ -154,6 +154,26 @@ export function describeStatus(status: number | undefined, body: string): string
 }
 
 /**
+ * `HTTP 410 (message)` for a response that is not the stream asked for, reading at most 64 KiB of its body;
+ * `done` is called once, on the body's end or on an error with what had arrived.
+ */
+export function readErrorStatus(response: IncomingMessage, done: (message: string) => void): void {
+  let body = "";
+  let called = false;
+  const finish = () => {
+    if (called) return;
+    called = true;
+    done(describeStatus(response.statusCode, body));
+  };
+  response.setEncoding("utf8");
+  response.on("data", (chunk: string) => {
+    if (body.length < 65_536) body += chunk;
+  });
+  response.on("end", finish);
+  response.on("error", finish);
+}
+
+/**
  * Calls `onLine` with each non-empty line of a watch stream (one JSON event per line, split across chunks at
  * any byte). `onLine` returns false to stop reading; the caller then ends the response.
  */

@@ -2,7 +2,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { KubeConnection } from "../kube/connection.js";
-import { describeStatus, type KubeAnswer, KubeClient, readLines } from "../kube/request.js";
+import { describeStatus, type KubeAnswer, KubeClient, readErrorStatus, readLines } from "../kube/request.js";
 import {
   type RawServiceAccount,
   type ServiceAccountApi,
@@ -198,17 +198,6 @@ function watchEvent(line: string): ServiceAccountWatchEvent | null | undefined {
     default:
       return null;
   }
-}
-
-/** `HTTP 410 (message)` from an error response, reading at most 64 KiB of its body. */
-function readErrorStatus(response: IncomingMessage, done: (message: string) => void): void {
-  let body = "";
-  response.setEncoding("utf8");
-  response.on("data", (chunk: string) => {
-    if (body.length < 65_536) body += chunk;
-  });
-  response.on("end", () => done(describeStatus(response.statusCode, body)));
-  response.on("error", () => done(`HTTP ${response.statusCode}`));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
