@@ -66,17 +66,12 @@ export async function launchSelfManagedWebhook(
     mutateUrl: `https://${webhookHost}:${options.port}/mutate`,
     logPath: options.logPath,
     async ready() {
-      try {
-        await waitUntilReady(async () => (await httpsGet(options.port, "/readyz")).status === 200, {
-          what: `web-identity-webhook on port ${options.port} /readyz`,
-          process: child,
-          timeoutMs: 30_000,
-          intervalMs: 100,
-        });
-      } catch (error) {
-        await child.stop();
-        throw error;
-      }
+      await waitUntilReady(async () => (await httpsGet(options.port, "/readyz")).status === 200, {
+        what: `web-identity-webhook on port ${options.port} /readyz`,
+        process: child,
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
     },
     stop: () => child.stop(),
   };

@@ -50,16 +50,11 @@ export async function startApiServer(config: ApiServerConfig, client: KubeClient
     args: apiServerArgs(config),
     logPath: join(config.dir, "kube-apiserver.log"),
   });
-  try {
-    await waitUntilReady(async () => (await client.get("/readyz")).status === 200, {
-      what: "kube-apiserver /readyz",
-      process: child,
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    });
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  await waitUntilReady(async () => (await client.get("/readyz")).status === 200, {
+    what: "kube-apiserver /readyz",
+    process: child,
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
   return child;
 }

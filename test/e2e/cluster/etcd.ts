@@ -32,18 +32,13 @@ export async function startEtcd(binary: string, dir: string): Promise<Etcd> {
       "--log-level=warn",
     ],
   });
-  try {
-    await waitUntilReady(
-      async () => {
-        const res = await fetch(`${endpoint}/health`);
-        const body = (await res.json()) as { health?: string };
-        return res.ok && body.health === "true";
-      },
-      { what: "etcd /health", process: child, timeoutMs: 30_000 },
-    );
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  await waitUntilReady(
+    async () => {
+      const res = await fetch(`${endpoint}/health`);
+      const body = (await res.json()) as { health?: string };
+      return res.ok && body.health === "true";
+    },
+    { what: "etcd /health", process: child, timeoutMs: 30_000 },
+  );
   return { process: child, endpoint };
 }

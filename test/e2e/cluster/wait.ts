@@ -10,8 +10,20 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-/** Resolves once probe() returns true; rejects with the process's log tail otherwise. */
+/**
+ * Resolves once probe() returns true; otherwise stops the process (a half-started server is of no use to the
+ * caller) and rejects with its log tail.
+ */
 export async function waitUntilReady(probe: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+  try {
+    await pollUntilReady(probe, options);
+  } catch (error) {
+    await options.process.stop();
+    throw error;
+  }
+}
+
+async function pollUntilReady(probe: () => Promise<boolean>, options: WaitOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError = "";
   while (Date.now() < deadline) {

@@ -85,17 +85,12 @@ export async function startDeployedWebhook(options: DeployedWebhookOptions): Pro
     logPath: options.logPath,
     args: ["-i", ...envPairs, process.execPath, mainScript, ...argv],
   });
-  try {
-    await waitUntilReady(async () => (await serviceReadyz({ ...options, port })) === 200, {
-      what: `${deployment.metadata.name} /readyz on ${options.address}:${port}`,
-      process: child,
-      timeoutMs: 60_000,
-      intervalMs: 100,
-    });
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  await waitUntilReady(async () => (await serviceReadyz({ ...options, port })) === 200, {
+    what: `${deployment.metadata.name} /readyz on ${options.address}:${port}`,
+    process: child,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
   return {
     address: options.address,
     port,

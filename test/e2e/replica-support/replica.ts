@@ -73,20 +73,15 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
       "--metrics-port=0",
     ],
   });
-  try {
-    await waitUntilReady(
-      async () => (await serviceReadyz({ ...options, port }, options.certificate.caCertPem)) === 200,
-      {
-        what: `${options.name} /readyz`,
-        process: child,
-        timeoutMs: 30_000,
-        intervalMs: 100,
-      },
-    );
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  await waitUntilReady(
+    async () => (await serviceReadyz({ ...options, port }, options.certificate.caCertPem)) === 200,
+    {
+      what: `${options.name} /readyz`,
+      process: child,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    },
+  );
   return {
     name: options.name,
     address: options.address,

@@ -89,17 +89,12 @@ export async function startWebhookProcess(options: WebhookProcessOptions): Promi
         logPath,
       });
       child = started;
-      try {
-        await waitUntilReady(async () => (await client.get("/readyz")).status === 200, {
-          what: "web-identity-webhook /readyz",
-          process: started,
-          timeoutMs: 30_000,
-          intervalMs: 100,
-        });
-      } catch (error) {
-        await started.stop();
-        throw error;
-      }
+      await waitUntilReady(async () => (await client.get("/readyz")).status === 200, {
+        what: "web-identity-webhook /readyz",
+        process: started,
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
     },
     async stop() {
       await child?.stop();
