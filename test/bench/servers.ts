@@ -1,10 +1,10 @@
 // Starting the servers under test: the webhook against the mock kube API (readiness timed, memory read),
 // and the null webhook that shows the harness's own ceiling.
 
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/ports.js";
 import type { BenchCertificates } from "./certificates.js";
 import { epochNow, type FakeKubeApi } from "./fake-kube-api.js";
 import { type ServiceAccountList, serviceAccountList } from "./fake-serviceaccounts.js";
@@ -41,15 +41,6 @@ export interface ServerUnderTest {
 
 export function note(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === "string") throw new Error("no free port on 127.0.0.1");
-  return address.port;
 }
 
 /** What the webhook's startup log lines say (src/cli/serve.ts, src/serviceaccounts/cache.ts). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Deployment, MutatingWebhook, MutatingWebhookConfiguration } from "../chart/kinds.js";
 import { findObject, renderChart } from "../chart/render.js";
+import { freePort } from "../support/ports.js";
 import { submitObject } from "./chart-support/chart-objects.js";
 import { jsonPatch } from "./chart-support/json-patch.js";
 import {
@@ -16,7 +17,6 @@ import {
 } from "./chart-support/self-managed-webhook.js";
 import { writeServiceAccountKubeconfig } from "./chart-support/service-account-kubeconfig.js";
 import { startCluster, type TestCluster } from "./cluster/cluster.js";
-import { freePort } from "./cluster/ports.js";
 import { eventually } from "./support/eventually.js";
 
 const releaseNamespace = "iam";

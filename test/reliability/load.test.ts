@@ -11,9 +11,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { selfSignedPair } from "../server/support/secret-volume.js";
 import { startTestWebhook } from "../server/support/webhook.js";
+import { freePort } from "../support/ports.js";
 import { reviewText } from "../unit/admission/fixtures.js";
 import { describeFailures, runLoad } from "./support/load.js";
-import { freePort } from "./support/mock-kube-api.js";
 
 const body = reviewText("pod-create-v1");
 const builtCli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/ports.js";
 import { reviewText } from "../unit/admission/fixtures.js";
 import { send } from "./support/https-client.js";
 import { selfSignedPair } from "./support/secret-volume.js";
@@ -27,18 +27,6 @@ const serviceAccounts = `- apiVersion: v1
     annotations:
       eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/app
 `;
-
-/** A port free a moment ago: --port takes 1..65535, not 0. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Webhook {
   readonly child: ChildProcess;

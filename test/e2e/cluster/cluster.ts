@@ -2,13 +2,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../support/ports.js";
 import { type ApiServerConfig, startApiServer } from "./apiserver.js";
 import { ensureClusterBinaries } from "./binaries.js";
 import { type Etcd, startEtcd } from "./etcd.js";
 import { createKubeClient, createNamespace, type KubeClient, type KubeCredentials } from "./kube.js";
 import { writeKubeconfig } from "./kubeconfig.js";
 import { createClusterPki } from "./pki.js";
-import { freePort } from "./ports.js";
 import type { ManagedProcess } from "./process.js";
 
 export interface TestCluster {

@@ -1,6 +1,6 @@
 // Starts a single-member etcd on loopback for the test cluster and waits until it is healthy.
 import { join } from "node:path";
-import { freePort } from "./ports.js";
+import { freePort } from "../../support/ports.js";
 import { type ManagedProcess, startProcess } from "./process.js";
 import { waitUntilReady } from "./wait.js";
 

@@ -4,7 +4,7 @@ import { access, readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../cluster/ports.js";
+import { freePort } from "../../support/ports.js";
 import { type ManagedProcess, startProcess } from "../cluster/process.js";
 import { waitUntilReady } from "../cluster/wait.js";
 import { reviewedPods, serviceReadyz } from "../support/service-webhook.js";

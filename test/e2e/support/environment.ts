@@ -1,6 +1,7 @@
 // One e2e environment: the test cluster, the built webhook running against it, and the chart's webhook configuration.
+
+import { freePort } from "../../support/ports.js";
 import { startCluster, type TestCluster } from "../cluster/cluster.js";
-import { freePort } from "../cluster/ports.js";
 import { type ApiRequest, type ApiResponse, createApiRequest } from "./api-request.js";
 import { eventually } from "./eventually.js";
 import { comparableSpec, container, type Pod, type PodSpec, pod, serviceAccount } from "./pods.js";

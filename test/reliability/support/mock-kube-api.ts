@@ -3,11 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { createServer as createTcpServer } from "node:net";
 import type { KubeConnection } from "../../../src/kube/connection.js";
 import { connectionFromSettings } from "../../../src/kube/settings.js";
 import { selfSignedPair } from "../../server/support/secret-volume.js";
+import { freePort } from "../../support/ports.js";
 
 export interface MockServiceAccount {
   readonly namespace: string;
@@ -201,16 +200,4 @@ function sendJson(res: ServerResponse, code: number, body: string): void {
 
 function status(code: number, reason: string, message: string): string {
   return JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code });
-}
-
-/** A loopback port free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createTcpServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
