@@ -25,6 +25,15 @@ export interface ProcessSpec {
 // where no 'exit' handler of ours would run.
 const setpriv = "/usr/bin/setpriv";
 
+/**
+ * The runner's environment without proxy settings: Go would send kube-apiserver's calls to webhooks on a
+ * non-loopback address (the replica tests) through a proxy, which cannot reach them.
+ */
+function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const proxyVariables = new Set(["http_proxy", "https_proxy", "all_proxy", "no_proxy"]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !proxyVariables.has(name.toLowerCase())));
+}
+
 /** Starts spec.command with stdout and stderr appended to spec.logPath. */
 export function startProcess(spec: ProcessSpec): ManagedProcess {
   const logFd = openSync(spec.logPath, "a");
@@ -33,7 +42,7 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
     : [spec.command, spec.args];
   let child: ChildProcess;
   try {
-    child = spawn(command, args, { stdio: ["ignore", logFd, logFd] });
+    child = spawn(command, args, { stdio: ["ignore", logFd, logFd], env: withoutProxies(process.env) });
   } finally {
     closeSync(logFd);
   }

@@ -2,8 +2,8 @@
 
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { createServer as createTcpServer } from "node:net";
 import { generate } from "selfsigned";
+import { freePort } from "../../support/ports.js";
 
 export interface Route {
   readonly status: number;
@@ -67,11 +67,7 @@ export async function startIssuerServer(): Promise<IssuerServer> {
   };
 }
 
-/** A port on 127.0.0.1 where nothing listens (it was free a moment ago). */
-export async function closedPort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+/** A port on 127.0.0.1 where nothing listens (it was free a moment ago, and is outside the ephemeral range). */
+export function closedPort(): Promise<number> {
+  return freePort();
 }
