@@ -103,10 +103,10 @@ export async function latency(
     durationMs: plan.durationMs,
   });
   note(
-    `open loop ${rate}/s: achieved ${load.achievedRate}/s, p50 ${load.latency.p50}, p99 ${load.latency.p99}, p99.9 ${load.latency.p999} ms, errors ${load.errors}`,
+    `open loop, ${server.kind}, ${rate}/s: achieved ${load.achievedRate}/s, p50 ${load.latency.p50}, p99 ${load.latency.p99}, p99.9 ${load.latency.p999} ms, errors ${load.errors}`,
   );
   await sleep(plan.settleMs);
-  return { offeredRate: rate, load, ...cost };
+  return { server: server.kind, offeredRate: rate, load, ...cost };
 }
 
 /** One review at a time: cached, missing from the cache (slow GET), the same again, and absent (GET 404). */

@@ -18,6 +18,11 @@ export interface Plan {
   /** Offered rates of the open-loop latency runs, reviews/s. */
   readonly rates: readonly number[];
   /**
+   * The rate the null webhook is also run at in the open loop (the p99 goal's rate): what this machine and
+   * harness show for a server that does no work, so the webhook's tail can be judged against it.
+   */
+  readonly controlRate: number;
+  /**
    * Open-loop runs per rate; the report keeps the run with the median p99 and lists every run's p99. On a shared
    * VM a few seconds of interference can triple one run's tail, and one run would then speak for the rate.
    */
@@ -46,6 +51,7 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     warmupMs: 2_000,
     durationMs: 10_000,
     rates: [500, 2_000, 5_000],
+    controlRate: 2_000,
     latencyRuns: 3,
     missReviews: 50,
     getDelayMs: 50,
@@ -62,6 +68,7 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     warmupMs: 300,
     durationMs: 1_500,
     rates: [200, 1_000],
+    controlRate: 1_000,
     latencyRuns: 1,
     missReviews: 5,
     getDelayMs: 50,

@@ -23,16 +23,19 @@ export interface ServerCost {
   readonly handling?: LatencySummary;
 }
 
+/** "webhook" is the product; "null-webhook" answers without work, the harness's own ceiling and floor. */
+export type ServerKind = "webhook" | "null-webhook";
+
 export interface ThroughputResult extends ServerCost {
   readonly size: ReviewSize;
-  /** "webhook" is the product; "null-webhook" answers without work, the harness's own ceiling. */
-  readonly server: "webhook" | "null-webhook";
+  readonly server: ServerKind;
   readonly logLevel: string;
   readonly load: LoadResult;
 }
 
 /** The run with the median p99 among `plan.latencyRuns` runs at one rate. */
 export interface LatencyResult extends ServerCost {
+  readonly server: ServerKind;
   readonly offeredRate: number;
   readonly load: LoadResult;
   /** The p99 of every run at this rate, in the order they ran. */
@@ -101,6 +104,8 @@ export interface BenchResults {
   /** The webhook at each size, at a quieter log level, and the null webhook. */
   readonly throughput: readonly ThroughputResult[];
   readonly latency: readonly LatencyResult[];
+  /** The null webhook in the open loop at plan.controlRate: the floor of this machine and harness. */
+  readonly nullLatency: LatencyResult;
   readonly cacheMiss: CacheMissResult;
   /** Memory of the load server after all load phases. */
   readonly afterLoad: Memory;

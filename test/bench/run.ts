@@ -88,8 +88,10 @@ async function phases(
   }
 
   const ceiling = await startNullWebhook(context);
+  let nullLatency: LatencyResult;
   try {
     throughputs.push(withoutWindow(await throughput(context, ceiling, "medium")));
+    nullLatency = await medianLatency(context, ceiling, plan.controlRate);
   } finally {
     await ceiling.webhook.stop();
   }
@@ -115,6 +117,7 @@ async function phases(
     startup,
     throughput: throughputs,
     latency: latencies,
+    nullLatency,
     cacheMiss: cache,
     afterLoad,
     ...(profiled === undefined ? {} : { profile: profiled }),
