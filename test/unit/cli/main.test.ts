@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 
 const binary = "dist/cli/main.js";
@@ -53,10 +55,11 @@ describe("web-identity-webhook binary", () => {
       "--service-accounts-file",
       "test/fixtures/serviceaccounts/invalid-yaml.yaml",
       "--generate-self-signed",
+      // Never written: the broken file stops serve first. A path of this process's own, not a shared one.
       "--tls-cert",
-      "/tmp/wiw-main-test/tls.crt",
+      join(tmpdir(), `wiw-main-test-${process.pid}`, "tls.crt"),
       "--tls-key",
-      "/tmp/wiw-main-test/tls.key",
+      join(tmpdir(), `wiw-main-test-${process.pid}`, "tls.key"),
       "--port",
       "0",
       "--metrics-port",
