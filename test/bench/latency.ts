@@ -31,6 +31,11 @@ export class LatencyRecorder {
     return this.length;
   }
 
+  /** The samples recorded so far, in order (a view: valid until the next record()). */
+  values(): Float64Array {
+    return this.samples.subarray(0, this.length);
+  }
+
   summary(): LatencySummary {
     const sorted = this.samples.slice(0, this.length).sort();
     const rank = (q: number): number =>

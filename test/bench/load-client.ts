@@ -12,6 +12,7 @@ const setpriv = "/usr/bin/setpriv";
 /** The longest a job may take before the generator is killed. */
 function budgetMs(job: LoadJob): number {
   if (job.kind === "sequential") return 60_000 + job.serviceAccounts.length * 15_000;
+  if (job.kind === "burst") return 60_000 + job.bursts * (job.idleMs + 30_000);
   return job.warmupMs + job.durationMs + 60_000;
 }
 

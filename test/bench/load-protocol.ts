@@ -32,6 +32,20 @@ export type LoadJob =
       readonly warmupMs: number;
       readonly durationMs: number;
     }
+  /**
+   * `bursts` times: `idleMs` without a request, then `reviews` reviews at once over `sockets` connections opened
+   * (and used once) before the first pause, as the API server's kept-alive connections are when a Deployment
+   * is scaled up after a quiet spell. Latency runs from the burst's start: when each pod's review was answered.
+   */
+  | {
+      readonly kind: "burst";
+      readonly target: LoadTarget;
+      readonly size: ReviewSize;
+      readonly sockets: number;
+      readonly reviews: number;
+      readonly idleMs: number;
+      readonly bursts: number;
+    }
   /** One request at a time, one per ServiceAccount name, e.g. to time cache misses. */
   | {
       readonly kind: "sequential";
@@ -62,6 +76,15 @@ export interface LoadResult {
   readonly sendLag?: LatencySummary;
   /** Cores the load generator used, averaged over the whole job (warm-up included). */
   readonly generatorCores: number;
+  /** Burst jobs: each burst on its own, latency from its start; `latency` above summarises them all. */
+  readonly bursts?: readonly BurstSummary[];
+}
+
+export interface BurstSummary {
+  /** From the burst's start to its last answer. */
+  readonly allAnsweredMs: number;
+  readonly errors: number;
+  readonly latency: LatencySummary;
 }
 
 /** Lines the load generator writes on stdout, in order: the window's edges (timed runs only), then the result. */

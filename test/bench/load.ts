@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createSecureContext } from "node:tls";
 import {
   HttpConnection,
@@ -13,7 +14,14 @@ import {
   postRequest,
 } from "./http-connection.js";
 import { LatencyRecorder, round } from "./latency.js";
-import type { LoadJob, LoadMessage, LoadResult, LoadTarget, PatchExpectation } from "./load-protocol.js";
+import type {
+  BurstSummary,
+  LoadJob,
+  LoadMessage,
+  LoadResult,
+  LoadTarget,
+  PatchExpectation,
+} from "./load-protocol.js";
 import { startPacer } from "./pacer.js";
 import { admissionReview, type ReviewSize, reviewTemplate, stampUid, uidPlaceholder } from "./reviews.js";
 
@@ -327,6 +335,94 @@ async function sequential(job: Extract<LoadJob, { kind: "sequential" }>): Promis
   };
 }
 
+/**
+ * `job.reviews` reviews at once: every connection posts, and posts again as soon as its answer arrives, until
+ * all are sent. Resolves with each review's latency from `burstStart`.
+ */
+function burstOnce(
+  all: readonly Sender[],
+  review: Template,
+  reviews: number,
+  firstUid: number,
+): Promise<{ latencies: LatencyRecorder; errors: Tally; validated: number; allAnsweredMs: number }> {
+  const latencies = new LatencyRecorder(reviews);
+  const errors = new Tally();
+  let next = 0;
+  let answered = 0;
+  let validated = 0;
+  return new Promise((resolve) => {
+    const burstStart = performance.now();
+    const sendFrom = (sender: Sender): void => {
+      if (next === reviews) return;
+      const n = next++;
+      stampUid(sender.request.body, review.uidDigitsAt, firstUid + n);
+      const capture = n % 100 === 0;
+      sender.connection.post(sender.request.bytes, capture, (outcome, answer) => {
+        const doneAt = performance.now();
+        let result = outcome;
+        if (result === undefined && capture) {
+          result = check(answer, sender.request.body, review.uidAt, "patch");
+          validated++;
+        }
+        if (result === undefined) latencies.record(doneAt - burstStart);
+        else errors.add(result);
+        if (++answered === reviews) {
+          resolve({ latencies, errors, validated, allAnsweredMs: round(doneAt - burstStart) });
+        } else sendFrom(sender);
+      });
+    };
+    for (const sender of all) sendFrom(sender);
+  });
+}
+
+/** Connections opened and used once, then `job.bursts` times: a pause of `job.idleMs`, and a burst. */
+async function bursts(job: Extract<LoadJob, { kind: "burst" }>): Promise<LoadResult> {
+  const review = template(job.size);
+  const all = senders(job.target, review.body, job.sockets);
+  // The handshakes and the first request of each connection are not part of any burst.
+  const opened = await Promise.all(all.map(({ connection, request }) => postOnce(connection, request)));
+  const failedToOpen = opened.filter(({ outcome }) => outcome !== undefined).length;
+  if (failedToOpen > 0)
+    throw new Error(`${failedToOpen} of ${job.sockets} connections failed their first review`);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const everyLatency = new LatencyRecorder(job.reviews * job.bursts);
+  const errors = new Tally();
+  const summaries: BurstSummary[] = [];
+  let validated = 0;
+  for (let burst = 0; burst < job.bursts; burst++) {
+    await sleep(job.idleMs);
+    const done = await burstOnce(all, review, job.reviews, (burst + 1) * job.reviews);
+    for (const [kind, count] of Object.entries(done.errors.kinds)) {
+      for (let i = 0; i < count; i++) errors.add(kind);
+    }
+    validated += done.validated;
+    summaries.push({
+      allAnsweredMs: done.allAnsweredMs,
+      errors: done.errors.count,
+      latency: done.latencies.summary(),
+    });
+    for (const ms of done.latencies.values()) everyLatency.record(ms);
+  }
+  for (const { connection } of all) connection.close();
+  const completed = everyLatency.count;
+  const burstSeconds = summaries.reduce((sum, s) => sum + s.allAnsweredMs, 0) / 1000;
+  return {
+    kind: job.kind,
+    size: job.size,
+    requestBytes: review.body.length,
+    seconds: round(burstSeconds),
+    completed,
+    achievedRate: round(completed / Math.max(0.001, burstSeconds)),
+    errors: errors.count,
+    errorKinds: errors.kinds,
+    validated,
+    latency: everyLatency.summary(),
+    generatorCores: coresSince(cpu, start),
+    bursts: summaries,
+  };
+}
+
 function run(job: LoadJob): Promise<LoadResult> {
   switch (job.kind) {
     case "closed":
@@ -335,6 +431,8 @@ function run(job: LoadJob): Promise<LoadResult> {
       return openLoop(job);
     case "sequential":
       return sequential(job);
+    case "burst":
+      return bursts(job);
   }
 }
 

@@ -10,6 +10,7 @@ import type { LoadJob, LoadResult, PatchExpectation } from "./load-protocol.js";
 import { machineBusySeconds } from "./machine-load.js";
 import { summariseProfileFile } from "./profile-summary.js";
 import type {
+  BurstResult,
   CacheMissResult,
   LatencyResult,
   ProfileResult,
@@ -107,6 +108,27 @@ export async function latency(
   );
   await sleep(plan.settleMs);
   return { server: server.kind, offeredRate: rate, load, ...cost };
+}
+
+/** plan.bursts bursts of plan.burstReviews reviews at once, each after plan.burstIdleMs without a request. */
+export async function burst(context: BenchContext, server: ServerUnderTest): Promise<BurstResult> {
+  const { plan } = context;
+  const sockets = plan.openLoopSockets;
+  const load = await runLoad({
+    kind: "burst",
+    target: server.target,
+    size: "medium",
+    sockets,
+    reviews: plan.burstReviews,
+    idleMs: plan.burstIdleMs,
+    bursts: plan.bursts,
+  });
+  const each = (load.bursts ?? []).map((b) => `${b.allAnsweredMs} ms`).join(", ");
+  note(
+    `bursts of ${plan.burstReviews} after ${plan.burstIdleMs} ms idle: all answered in ${each}; p99 ${load.latency.p99} ms, errors ${load.errors}`,
+  );
+  await sleep(plan.settleMs);
+  return { reviews: plan.burstReviews, sockets, idleMs: plan.burstIdleMs, load };
 }
 
 /** One review at a time: cached, missing from the cache (slow GET), the same again, and absent (GET 404). */

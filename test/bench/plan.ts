@@ -27,6 +27,11 @@ export interface Plan {
    * VM a few seconds of interference can triple one run's tail, and one run would then speak for the rate.
    */
   readonly latencyRuns: number;
+  /** Reviews sent at once in each burst, over openLoopSockets kept-alive connections. */
+  readonly burstReviews: number;
+  /** The quiet spell before each burst. */
+  readonly burstIdleMs: number;
+  readonly bursts: number;
   /** Reviews per cache case (hit, miss, miss again, absent). */
   readonly missReviews: number;
   /** Delay of the mock API's single GETs during the cache cases. */
@@ -53,6 +58,9 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     rates: [500, 2_000, 5_000],
     controlRate: 2_000,
     latencyRuns: 3,
+    burstReviews: 500,
+    burstIdleMs: 10_000,
+    bursts: 3,
     missReviews: 50,
     getDelayMs: 50,
     settleMs: 3_000,
@@ -70,6 +78,9 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     rates: [200, 1_000],
     controlRate: 1_000,
     latencyRuns: 1,
+    burstReviews: 40,
+    burstIdleMs: 300,
+    bursts: 1,
     missReviews: 5,
     getDelayMs: 50,
     settleMs: 300,

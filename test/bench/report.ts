@@ -97,6 +97,27 @@ function goalRows(results: BenchResults): string[] {
   return rows;
 }
 
+function burstSection(results: BenchResults): string[] {
+  const { reviews, sockets, idleMs, load } = results.burst;
+  const lines = [
+    "## A burst after a quiet spell",
+    "",
+    `${number(reviews)} medium reviews at once over ${sockets} kept-alive connections (opened before the first pause), each burst after ${seconds(idleMs)} without a request: a Deployment scaled to ${number(reviews)} replicas after a quiet spell, with every review arriving at the same moment, the worst case. Latency runs from the burst's start, so the last review's latency is how long its pod creation waited on the webhook.`,
+    "",
+    "| burst | reviews | all answered ms | p50 ms | p99 ms | max ms | errors |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  ];
+  for (const [index, burst] of (load.bursts ?? []).entries()) {
+    const l = burst.latency;
+    lines.push(
+      `| ${index + 1} | ${number(l.count + burst.errors)} | ${ms(burst.allAnsweredMs)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${burst.errors} |`,
+    );
+  }
+  if (load.errors > 0) lines.push("", `Errors: ${errors(load)}.`);
+  lines.push("");
+  return lines;
+}
+
 export function resultsMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   const lines: string[] = [
@@ -160,6 +181,7 @@ export function resultsMarkdown(results: BenchResults): string {
     "",
     "![p50, p99 and p99.9 latency against offered rate](latency.svg)",
     "",
+    ...burstSection(results),
     "## Startup and memory",
     "",
     "Each row is a fresh webhook process whose ServiceAccount cache lists from the mock kube API (500 per page). Readiness is polled every 10 ms on one kept-alive connection; the log-line column has no polling delay. Memory is read from /proc/PID/status; heap figures come from the webhook's own /metrics (process_* and nodejs_* gauges).",

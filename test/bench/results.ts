@@ -42,6 +42,15 @@ export interface LatencyResult extends ServerCost {
   readonly runsP99Ms: readonly number[];
 }
 
+/** Bursts of reviews at once after a quiet spell, on the load server. */
+export interface BurstResult {
+  readonly reviews: number;
+  readonly sockets: number;
+  readonly idleMs: number;
+  /** `bursts` holds each burst; `latency` all of them together. */
+  readonly load: LoadResult;
+}
+
 /** A fresh server's startup; the Memory fields are the early reading, `settleMs` after ready. */
 export interface StartupResult extends Memory {
   readonly serviceAccounts: number;
@@ -106,6 +115,7 @@ export interface BenchResults {
   readonly latency: readonly LatencyResult[];
   /** The null webhook in the open loop at plan.controlRate: the floor of this machine and harness. */
   readonly nullLatency: LatencyResult;
+  readonly burst: BurstResult;
   readonly cacheMiss: CacheMissResult;
   /** Memory of the load server after all load phases. */
   readonly afterLoad: Memory;

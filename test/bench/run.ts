@@ -11,8 +11,9 @@ import { writeBenchCertificates } from "./certificates.js";
 import { epochNow, startFakeKubeApi } from "./fake-kube-api.js";
 import type { ServiceAccountList } from "./fake-serviceaccounts.js";
 import { imageNodeOptions } from "./image-node-options.js";
+import type { LoadResult } from "./load-protocol.js";
 import { machineRecord } from "./machine.js";
-import { cacheMiss, latency, profile, throughput } from "./phases.js";
+import { burst, cacheMiss, latency, profile, throughput } from "./phases.js";
 import { plans } from "./plan.js";
 import { writeReport } from "./report.js";
 import type {
@@ -68,10 +69,12 @@ async function phases(
   const base = await startServer(context, plan.baseServiceAccounts, logLevel);
   startup.push(base.startup);
   let cache: BenchResults["cacheMiss"];
+  let bursts: BenchResults["burst"];
   let afterLoad: BenchResults["afterLoad"];
   try {
     for (const size of reviewSizes) throughputs.push(withoutWindow(await throughput(context, base, size)));
     for (const rate of plan.rates) latencies.push(await medianLatency(context, base, rate));
+    bursts = await burst(context, base);
     cache = await cacheMiss(context, base);
     afterLoad = await base.webhook.memory();
   } finally {
@@ -118,11 +121,31 @@ async function phases(
     throughput: throughputs,
     latency: latencies,
     nullLatency,
+    burst: bursts,
     cacheMiss: cache,
     afterLoad,
     ...(profiled === undefined ? {} : { profile: profiled }),
     mockApiUnexpected: [...new Set(unexpected)],
   };
+}
+
+/** "phase: N errors (kinds)" for every load of the run that had errors. */
+function failedReviews(results: BenchResults): string[] {
+  const loads: [string, LoadResult][] = [
+    ...results.throughput.map((t): [string, LoadResult] => [`throughput ${t.server} ${t.size}`, t.load]),
+    ...[...results.latency, results.nullLatency].map((l): [string, LoadResult] => [
+      `open loop ${l.server} ${l.offeredRate}/s`,
+      l.load,
+    ]),
+    ["burst", results.burst.load],
+    ["cache hit", results.cacheMiss.hit],
+    ["cache miss", results.cacheMiss.miss],
+    ["cache miss again", results.cacheMiss.missAgain],
+    ["absent ServiceAccount", results.cacheMiss.absent],
+  ];
+  return loads
+    .filter(([, load]) => load.errors > 0)
+    .map(([phase, load]) => `${phase}: ${load.errors} (${JSON.stringify(load.errorKinds)})`);
 }
 
 async function main(): Promise<void> {
@@ -193,6 +216,11 @@ async function main(): Promise<void> {
       };
       await mkdir(outDir, { recursive: true });
       await writeReport(outDir, results);
+      // The smoke run is CI's proof that the harness and the webhook still work: a failed review fails it.
+      const failed = failedReviews(results);
+      if (plan.mode === "smoke" && failed.length > 0) {
+        throw new Error(`reviews failed in the smoke run: ${failed.join("; ")}`);
+      }
     } finally {
       await api.close();
     }
