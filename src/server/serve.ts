@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyServerFactory } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
 import { type CertificateWatch, loadCertificateFiles, watchCertificateFiles } from "./certificate-files.js";
+import { connectionLimits } from "./connection-limits.js";
 import { buildMetricsApp } from "./metrics-app.js";
 import { expirySeconds, type ServingCertificate, secureContextOptions, tlsSettings } from "./tls.js";
 
@@ -43,24 +44,6 @@ export interface RunningServer {
   /** Drains for shutdownDelayMs, stops accepting, lets in-flight reviews finish (up to shutdownTimeoutMs), closes. */
   close(): Promise<void>;
 }
-
-/** Server-side limits against slow or stuck clients. */
-export const connectionLimits = {
-  /** A TLS handshake must finish within this. */
-  handshakeTimeoutMs: 10_000,
-  /** Request headers must arrive within this, the whole request within requestTimeoutMs. */
-  headersTimeoutMs: 5_000,
-  requestTimeoutMs: 10_000,
-  /** How often Node checks those two. */
-  connectionsCheckingIntervalMs: 1_000,
-  /**
-   * Idle kept-alive connections stay open longer than the API server's Go client keeps them (90 s), so the
-   * client, not us, closes them; otherwise a review sent as we close a socket fails.
-   */
-  keepAliveTimeoutMs: 95_000,
-  /** A socket silent this long during a request is closed. */
-  socketTimeoutMs: 30_000,
-} as const;
 
 function httpsServerFactory(certificate: ServingCertificate): {
   factory: FastifyServerFactory;

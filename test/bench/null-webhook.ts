@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
+import { connectionLimits } from "../../src/server/connection-limits.js";
 
 const argv = process.argv.slice(2);
 function flag(name: string): string {
@@ -38,6 +39,10 @@ const server = createServer(
     });
   },
 );
+// The webhook's keep-alive (src/server/serve.ts). With Node's default of 5 s, a connection the open loop left
+// idle for 5 s was closed under it, and the request it then carried failed: an error of the harness, not the
+// server.
+server.keepAliveTimeout = connectionLimits.keepAliveTimeoutMs;
 server.listen(Number(flag("port")), flag("listen-address"));
 process.once("SIGTERM", () => {
   server.closeAllConnections();

@@ -1,9 +1,9 @@
 // Oversized bodies get 413 before they are read whole; slow, silent and half-open clients are cut off by the
-// server's own timeouts (connectionLimits in src/server/serve.ts) and never keep others from being served.
+// server's own timeouts (connectionLimits in src/server/connection-limits.ts) and never keep others from being served.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connectionLimits } from "../../src/server/serve.js";
+import { connectionLimits } from "../../src/server/connection-limits.js";
 import { review, send } from "../server/support/https-client.js";
 import { startTestWebhook, type TestWebhook } from "../server/support/webhook.js";
 import { reviewText } from "../unit/admission/fixtures.js";
