@@ -336,17 +336,17 @@ async function sequential(job: Extract<LoadJob, { kind: "sequential" }>): Promis
 }
 
 /**
- * `job.reviews` reviews at once: every connection posts, and posts again as soon as its answer arrives, until
- * all are sent. Resolves with each review's latency from `burstStart`.
+ * `reviews` reviews at once: every connection posts, and posts again as soon as its answer arrives, until all
+ * are sent. Resolves with each review's latency from the burst's start; failures are added to `errors`.
  */
 function burstOnce(
   all: readonly Sender[],
   review: Template,
   reviews: number,
   firstUid: number,
-): Promise<{ latencies: LatencyRecorder; errors: Tally; validated: number; allAnsweredMs: number }> {
+  errors: Tally,
+): Promise<{ latencies: LatencyRecorder; validated: number; allAnsweredMs: number }> {
   const latencies = new LatencyRecorder(reviews);
-  const errors = new Tally();
   let next = 0;
   let answered = 0;
   let validated = 0;
@@ -367,7 +367,7 @@ function burstOnce(
         if (result === undefined) latencies.record(doneAt - burstStart);
         else errors.add(result);
         if (++answered === reviews) {
-          resolve({ latencies, errors, validated, allAnsweredMs: round(doneAt - burstStart) });
+          resolve({ latencies, validated, allAnsweredMs: round(doneAt - burstStart) });
         } else sendFrom(sender);
       });
     };
@@ -392,14 +392,12 @@ async function bursts(job: Extract<LoadJob, { kind: "burst" }>): Promise<LoadRes
   let validated = 0;
   for (let burst = 0; burst < job.bursts; burst++) {
     await sleep(job.idleMs);
-    const done = await burstOnce(all, review, job.reviews, (burst + 1) * job.reviews);
-    for (const [kind, count] of Object.entries(done.errors.kinds)) {
-      for (let i = 0; i < count; i++) errors.add(kind);
-    }
+    const errorsBefore = errors.count;
+    const done = await burstOnce(all, review, job.reviews, (burst + 1) * job.reviews, errors);
     validated += done.validated;
     summaries.push({
       allAnsweredMs: done.allAnsweredMs,
-      errors: done.errors.count,
+      errors: errors.count - errorsBefore,
       latency: done.latencies.summary(),
     });
     for (const ms of done.latencies.values()) everyLatency.record(ms);
