@@ -3,8 +3,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { send } from "../server/support/https-client.js";
+import { until } from "../support/until.js";
 import { type ClusterWebhook, sample, startClusterWebhook } from "./support/cluster-webhook.js";
 import { MockKubeApi } from "./support/mock-kube-api.js";
 
@@ -48,14 +48,6 @@ interface Reviewed {
   readonly ms: number;
   readonly mutated: boolean;
   readonly warnings: readonly string[];
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
 }
 
 describe("kube API faults", () => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { selfSignedPair } from "../server/support/secret-volume.js";
 import { startTestWebhook } from "../server/support/webhook.js";
 import { freePort } from "../support/ports.js";
+import { until } from "../support/until.js";
 import { reviewText } from "../unit/admission/fixtures.js";
 import { describeFailures, runLoad } from "./support/load.js";
 
@@ -38,13 +39,10 @@ describe("certificate rotation under load", () => {
       });
       // Each pair is written only once the load's new connections were served the one before: with fixed
       // sleeps, a stalled poll on a busy machine could skip a pair.
-      const servedToLoad = async (fingerprint: string) => {
-        const deadline = Date.now() + 10_000;
-        while (!seen.has(fingerprint)) {
-          assert.ok(Date.now() < deadline, `the load was never served certificate ${fingerprint}`);
-          await sleep(20);
-        }
-      };
+      const servedToLoad = (fingerprint: string) =>
+        until(() => seen.has(fingerprint), `the load is served certificate ${fingerprint}`, {
+          timeoutMs: 10_000,
+        });
       await servedToLoad(first.fingerprint256);
       for (const pair of pairs.slice(1)) {
         await webhook.volume.update(pair.certPem, pair.keyPem);
@@ -125,11 +123,10 @@ describe("SIGTERM under load", () => {
         stopWhenRefused: true,
       });
       // SIGTERM once the load is in full swing, however long a busy machine takes to get there.
-      const loadDeadline = Date.now() + 20_000;
-      while (answered < 1000) {
-        assert.ok(Date.now() < loadDeadline, `only ${answered} requests answered in 20 s`);
-        await sleep(50);
-      }
+      await until(() => answered >= 1000, "1,000 requests are answered", {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
       const signalledAt = Date.now();
       serving.kill("SIGTERM");
       const exit = await exited;

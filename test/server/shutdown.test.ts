@@ -4,19 +4,15 @@ import { Agent } from "node:https";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { exitOnShutdownSignal } from "../../src/server/signals.js";
+import { until } from "../support/until.js";
 import { reviewText } from "../unit/admission/fixtures.js";
 import { FakeServiceAccountSource } from "./support/fake-serviceaccount-source.js";
 import { review, send } from "./support/https-client.js";
 import { captureLog } from "./support/log-capture.js";
 import { appServiceAccount, startTestWebhook } from "./support/webhook.js";
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail("timed out waiting");
-    await sleep(5);
-  }
-}
+/** Shutdown steps follow each other within milliseconds: polled often. */
+const quick = { intervalMs: 5 };
 
 describe("graceful shutdown", () => {
   test("on SIGTERM finishes the reviews in flight with 200, refuses new connections, and exits 0", async () => {
@@ -42,7 +38,11 @@ describe("graceful shutdown", () => {
       const inFlight = Array.from({ length: 8 }, (_, index) =>
         review(webhook, reviewText("pod-create-v1"), index % 2 === 0 ? keptAlive : undefined),
       );
-      await until(() => source.lookups.length === lookupsBefore + 8);
+      await until(
+        () => source.lookups.length === lookupsBefore + 8,
+        "the eight reviews are in flight",
+        quick,
+      );
 
       const started = Date.now();
       signals.emit("SIGTERM", "SIGTERM");
@@ -57,7 +57,7 @@ describe("graceful shutdown", () => {
       for (const answer of answers) {
         assert.equal((answer.json() as { response: { patchType: string } }).response.patchType, "JSONPatch");
       }
-      await until(() => exits.length > 0);
+      await until(() => exits.length > 0, "the process exits", quick);
       assert.deepEqual(exits, [0]);
       assert.ok(Date.now() - started < 3000, `shutdown took ${Date.now() - started} ms`);
       const messages = webhook.log.lines().map((line) => line.msg);
@@ -110,7 +110,7 @@ describe("graceful shutdown", () => {
     try {
       source.hang = true;
       const stuck = review(webhook, reviewText("pod-create-v1"));
-      await until(() => source.lookups.length === 1);
+      await until(() => source.lookups.length === 1, "the review is in flight", quick);
       const started = Date.now();
       await webhook.server.close();
       const took = Date.now() - started;
@@ -152,7 +152,7 @@ describe("exitOnShutdownSignal", () => {
       { logger: log.logger, exit: (code) => exits.push(code), shutdownTimeoutMs: 1000, process: signals },
     );
     signals.emit("SIGTERM", "SIGTERM");
-    await until(() => exits.length > 0);
+    await until(() => exits.length > 0, "the process exits", quick);
     assert.deepEqual(exits, [1]);
     assert.equal(log.lines().at(-1)?.error, "metrics server would not close");
   });
