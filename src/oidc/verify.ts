@@ -1,6 +1,6 @@
 // Checks a published issuer (and optionally a token) the way AWS STS will, one result per check, each failure with its fix.
 
-import { createPublicKey, type JsonWebKey } from "node:crypto";
+import { createPublicKey, type JsonWebKeyInput } from "node:crypto";
 import {
   compactVerify,
   createLocalJWKSet,
@@ -162,7 +162,8 @@ function checkKey(key: unknown, index: number): Check {
   }
   let details: { modulusLength?: number; namedCurve?: string };
   try {
-    details = createPublicKey({ key: key as JsonWebKey, format: "jwk" }).asymmetricKeyDetails ?? {};
+    details =
+      createPublicKey({ key: key as JsonWebKeyInput["key"], format: "jwk" }).asymmetricKeyDetails ?? {};
   } catch (error) {
     return fail(`${name} is not a usable public key (${(error as Error).message})`, regenerate);
   }

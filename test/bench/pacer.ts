@@ -30,7 +30,7 @@ export function startPacer(first: number, intervalMs: number, count: number, wak
     workerData: { firstEpochMs: performance.timeOrigin + first, intervalMs, count },
   });
   worker.on("message", wake);
-  worker.on("error", (error) => {
+  worker.on("error", (error: Error) => {
     process.stderr.write(`load.ts: the pacer failed: ${error.message}\n`);
     process.exit(1);
   });
