@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds the e2e control plane (kube-apiserver and etcd) from their Go modules into .cache/cluster-bin/<versions>/.
+# Builds the e2e cluster from Go modules: etcd, kube-apiserver and, for the real node, kubelet,
+# kube-controller-manager, kube-scheduler, kube-proxy and kubectl, all of one Kubernetes version, into
+# $WEB_IDENTITY_WEBHOOK_CACHE/cluster-bin/<versions>/ (default ~/.cache/web-identity-webhook, outside any
+# clone, so a fresh clone on the same machine reuses what an earlier one built).
 #
 # Usage: scripts/build-cluster.sh
-#   Progress and errors go to stderr; the last line of stdout is the bin dir holding
-#   kube-apiserver and etcd, so callers can run: bin_dir="$(scripts/build-cluster.sh | tail -n1)".
-#   When both binaries for the pinned versions exist it only prints the paths (no Go needed).
+#   Progress and errors go to stderr; the last line of stdout is the bin dir holding every binary
+#   above, so callers can run: bin_dir="$(scripts/build-cluster.sh | tail -n1)".
+#   When every binary for the pinned versions exists it only prints the paths (no Go needed).
 #   Exits non-zero, naming the failed step and its log, when a build fails.
 # Needs: go (>= the version the modules declare) and the Go module proxy.
 set -euo pipefail
@@ -12,20 +15,26 @@ set -euo pipefail
 KUBERNETES_VERSION="v1.37.2"
 ETCD_VERSION="v3.6.15"
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin_dir="${repo_root}/.cache/cluster-bin/kubernetes-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}"
-work_root="${repo_root}/.cache/cluster-build"
+# shellcheck source=scripts/cache-dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache-dir.sh"
+bin_dir="${cache_root}/cluster-bin/kubernetes-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}"
+work_root="${cache_root}/cluster-build"
+# Built from k8s.io/kubernetes/cmd/<name>; the node suite needs all of them, the control-plane suite the first.
+KUBERNETES_COMMANDS=(kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy kubectl)
 
 log() { printf 'build-cluster: %s\n' "$*" >&2; }
 fail() { log "error: $*"; exit 1; }
 
 print_result() {
-  log "kube-apiserver: ${bin_dir}/kube-apiserver"
-  log "etcd:           ${bin_dir}/etcd"
+  log "binaries: ${bin_dir} (etcd ${KUBERNETES_COMMANDS[*]})"
   printf '%s\n' "${bin_dir}"
 }
 
-if [[ -x "${bin_dir}/kube-apiserver" && -x "${bin_dir}/etcd" ]]; then
+missing=()
+for command_name in etcd "${KUBERNETES_COMMANDS[@]}"; do
+  [[ -x "${bin_dir}/${command_name}" ]] || missing+=("${command_name}")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
   print_result
   exit 0
 fi
@@ -51,12 +60,12 @@ run_step() {
 
 # Staging modules (k8s.io/api, k8s.io/apiserver, ...) are published as v0.<minor>.<patch>;
 # k8s.io/kubernetes points them at ./staging, which a module consumer must replace.
-build_kube_apiserver() {
+build_kubernetes() {
   local dir="${work_root}/kubernetes-${KUBERNETES_VERSION}"
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
   rm -rf "${dir}" && mkdir -p "${dir}"
   cd "${dir}"
-  run_step "go mod init (kube-apiserver)" "${dir}/init.log" go mod init local.test/kube-apiserver-build
+  run_step "go mod init (kubernetes)" "${dir}/init.log" go mod init local.test/kubernetes-build
   run_step "download k8s.io/kubernetes@${KUBERNETES_VERSION}" "${dir}/download.log" \
     go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}"
   local upstream_mod
@@ -77,9 +86,13 @@ build_kube_apiserver() {
   local version_pkg="k8s.io/component-base/version"
   local ldflags="-s -w -X ${version_pkg}.gitVersion=${KUBERNETES_VERSION} -X ${version_pkg}.gitMajor=1"
   ldflags+=" -X ${version_pkg}.gitMinor=${minor} -X ${version_pkg}.gitTreeState=clean"
-  run_step "go build kube-apiserver ${KUBERNETES_VERSION}" "${dir}/build.log" \
-    go build -trimpath -ldflags="${ldflags}" -o "${bin_dir}/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "${bin_dir}/kube-apiserver.partial" "${bin_dir}/kube-apiserver"
+  local command_name
+  for command_name in "${KUBERNETES_COMMANDS[@]}"; do
+    [[ -x "${bin_dir}/${command_name}" ]] && continue
+    run_step "go build ${command_name} ${KUBERNETES_VERSION}" "${dir}/build-${command_name}.log" \
+      go build -trimpath -ldflags="${ldflags}" -o "${bin_dir}/${command_name}.partial" "k8s.io/kubernetes/cmd/${command_name}"
+    mv "${bin_dir}/${command_name}.partial" "${bin_dir}/${command_name}"
+  done
 }
 
 build_etcd() {
@@ -108,6 +121,6 @@ EOF
 mkdir -p "${bin_dir}" "${work_root}"
 started=${SECONDS}
 [[ -x "${bin_dir}/etcd" ]] || build_etcd
-[[ -x "${bin_dir}/kube-apiserver" ]] || build_kube_apiserver
+[[ ${#missing[@]} -eq 1 && ${missing[0]} == etcd ]] || build_kubernetes
 log "built in $((SECONDS - started))s"
 print_result
