@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Certificate, Container, Deployment, Issuer, Pod } from "./kinds.js";
+import { packageVersion as version } from "./package-version.js";
 import { findObject, findObjects, HelmError, type KubeObject, renderChart } from "./render.js";
 
 function webhookContainer(objects: readonly KubeObject[]): Container {
@@ -179,9 +180,22 @@ describe("certificates", () => {
       ]);
     });
 
-    it("is itself excluded from the webhook by its name label", async () => {
+    it("carries the skip label and the release's labels, but not the name label that selects webhook pods", async () => {
       const pod = findObject<Pod>(await renderChart(), "Pod");
-      assert.equal(pod.metadata.labels?.["app.kubernetes.io/name"], "web-identity-webhook");
+      assert.deepEqual(pod.metadata.labels, {
+        "helm.sh/chart": `web-identity-webhook-${version}`,
+        "app.kubernetes.io/instance": "wiw",
+        "app.kubernetes.io/component": "test",
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "web-identity-webhook",
+        "eks.amazonaws.com/skip-pod-identity-webhook": "true",
+      });
+    });
+
+    it("stays after it ran, so `helm test --logs` can read its logs, until the next `helm test` replaces it", async () => {
+      const pod = findObject<Pod>(await renderChart(), "Pod");
+      assert.equal(pod.metadata.annotations?.["helm.sh/hook-delete-policy"], "before-hook-creation");
     });
 
     it("takes the CA from values in secret mode", async () => {

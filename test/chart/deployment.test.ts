@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Container, Deployment, PodDisruptionBudget, PodSpec, Service } from "./kinds.js";
+import { packageVersion } from "./package-version.js";
 import { findObject, findObjects, renderChart } from "./render.js";
 
 async function renderDeployment(values: Record<string, unknown> = {}): Promise<Deployment> {
@@ -23,7 +24,7 @@ describe("the webhook Deployment", () => {
     assert.equal(deployment.spec.replicas, 2);
     assert.deepEqual(deployment.spec.selector, { matchLabels: selector });
     const container = webhookContainer(deployment);
-    assert.equal(container.image, "ghcr.io/web-identity-webhook/web-identity-webhook:0.1.0");
+    assert.equal(container.image, `ghcr.io/web-identity-webhook/web-identity-webhook:${packageVersion}`);
     assert.equal(container.args[0], "serve");
   });
 

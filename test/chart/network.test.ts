@@ -2,10 +2,12 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { NetworkPolicy, ServiceMonitor } from "./kinds.js";
+import type { Deployment, LabelSelector, NetworkPolicy, Pod, ServiceMonitor } from "./kinds.js";
 import { findObject, findObjects, renderChart } from "./render.js";
+import { selects } from "./selectors.js";
 
 const selector = { "app.kubernetes.io/name": "web-identity-webhook", "app.kubernetes.io/instance": "wiw" };
+const helmTestPod = { "app.kubernetes.io/instance": "wiw", "app.kubernetes.io/component": "test" };
 
 describe("the NetworkPolicy", () => {
   it("is not created by default", async () => {
@@ -41,6 +43,20 @@ describe("the NetworkPolicy", () => {
     });
   });
 
+  it("lets the release's helm test pod, and no other pod, reach the admission port once sources are narrowed", async () => {
+    const objects = await renderChart({
+      networkPolicy: { enabled: true, webhookIngressCIDRs: ["10.0.0.0/16"] },
+    });
+    const policy = findObject<NetworkPolicy>(objects, "NetworkPolicy");
+    const peers = (policy.spec.ingress[0]?.from ?? []).filter((peer) => "podSelector" in peer);
+    assert.equal(peers.length, 1, JSON.stringify(policy.spec.ingress[0]));
+    const podSelector = (peers[0] as { podSelector: LabelSelector }).podSelector;
+    assert.equal(selects(podSelector, findObject<Pod>(objects, "Pod").metadata.labels ?? {}), true);
+    const webhookPod = findObject<Deployment>(objects, "Deployment").spec.template.metadata.labels;
+    assert.equal(selects(podSelector, webhookPod), false);
+    assert.equal(selects(podSelector, { ...helmTestPod, "app.kubernetes.io/instance": "other" }), false);
+  });
+
   it("narrows reviews to the control plane's CIDRs, metrics to the given peers and egress to the API server's CIDRs", async () => {
     const monitoring = {
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
@@ -59,7 +75,11 @@ describe("the NetworkPolicy", () => {
     assert.deepEqual(policy.spec.ingress, [
       {
         ports: [{ port: "https", protocol: "TCP" }],
-        from: [{ ipBlock: { cidr: "10.0.0.0/16" } }, { ipBlock: { cidr: "fd00::/8" } }],
+        from: [
+          { ipBlock: { cidr: "10.0.0.0/16" } },
+          { ipBlock: { cidr: "fd00::/8" } },
+          { podSelector: { matchLabels: helmTestPod } },
+        ],
       },
       { ports: [{ port: "metrics", protocol: "TCP" }], from: [monitoring] },
     ]);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { LabelSelectorRequirement, MutatingWebhook, MutatingWebhookConfiguration } from "./kinds.js";
 import { findObject, renderChart } from "./render.js";
+import { selects } from "./selectors.js";
 
 async function renderWebhook(
   values: Record<string, unknown> = {},
@@ -66,20 +67,75 @@ describe("the MutatingWebhookConfiguration", () => {
     assert.equal(webhook.timeoutSeconds, 5);
   });
 
-  it("excludes kube-system and the release namespace", async () => {
-    const webhook = await renderWebhook({}, "aws-identity");
-    assert.deepEqual(webhook.namespaceSelector, {
-      matchExpressions: [
-        { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "aws-identity"] },
-      ],
-    });
-  });
+  describe("namespaces", () => {
+    const namespace = (name: string) => ({ "kubernetes.io/metadata.name": name });
 
-  it("names kube-system once when the release lives there", async () => {
-    const webhook = await renderWebhook({}, "kube-system");
-    assert.deepEqual(webhook.namespaceSelector.matchExpressions, [
-      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] },
-    ]);
+    it("sends kube-system's pods with the defaults, so its role-annotated ServiceAccounts get credentials", async () => {
+      const webhook = await renderWebhook({}, "aws-identity");
+      assert.deepEqual(webhook.namespaceSelector, {
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["aws-identity"] },
+        ],
+      });
+      assert.equal(selects(webhook.namespaceSelector, namespace("kube-system")), true);
+      assert.equal(selects(webhook.namespaceSelector, namespace("aws-identity")), false);
+      // While the webhook is down kube-system's pods are still created, only without credentials.
+      assert.equal(webhook.failurePolicy, "Ignore");
+    });
+
+    it("excludes kube-system when the release lives there, naming it once even when also listed", async () => {
+      const expected = [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }];
+      const listed = { webhook: { namespaceSelector: { excludeNamespaces: ["kube-system"] } } };
+      for (const values of [{}, listed]) {
+        const webhook = await renderWebhook(values, "kube-system");
+        assert.deepEqual(webhook.namespaceSelector.matchExpressions, expected, JSON.stringify(values));
+      }
+    });
+
+    it("sends every namespace, kube-system included, when the release in kube-system does not exclude its own", async () => {
+      const webhook = await renderWebhook(
+        { webhook: { namespaceSelector: { excludeReleaseNamespace: false } } },
+        "kube-system",
+      );
+      assert.deepEqual(webhook.namespaceSelector, {});
+      assert.deepEqual(webhook.objectSelector.matchExpressions?.[0], ownPods);
+    });
+
+    const refusals: { name: string; webhook: Record<string, unknown>; error: RegExp }[] = [
+      {
+        name: "refuses to send its own namespace under an explicit failurePolicy Fail",
+        webhook: { failurePolicy: "Fail", namespaceSelector: { excludeReleaseNamespace: false } },
+        error:
+          /webhook\.namespaceSelector\.excludeReleaseNamespace=false needs failurePolicy Ignore, but it is Fail: a webhook outage must never refuse a pod in the webhook's own namespace kube-system .*Keep excludeReleaseNamespace true, or set webhook\.failurePolicy=Ignore/,
+      },
+      {
+        name: "refuses to send its own namespace in opt-in mode, whose failurePolicy is Fail",
+        webhook: { optIn: { enabled: true }, namespaceSelector: { excludeReleaseNamespace: false } },
+        error: /needs failurePolicy Ignore, but it is Fail \(the opt-in mode default\): /,
+      },
+    ];
+    for (const refusal of refusals) {
+      it(refusal.name, async () => {
+        await assert.rejects(
+          renderChart({ webhook: refusal.webhook }, { namespace: "kube-system" }),
+          refusal.error,
+        );
+      });
+    }
+
+    it("sends its own namespace in opt-in mode when failurePolicy is set to Ignore", async () => {
+      const webhook = await renderWebhook(
+        {
+          webhook: {
+            failurePolicy: "Ignore",
+            optIn: { enabled: true },
+            namespaceSelector: { excludeReleaseNamespace: false },
+          },
+        },
+        "kube-system",
+      );
+      assert.deepEqual(webhook.namespaceSelector, {});
+    });
   });
 
   it("adds the user's namespace selector terms after the exclusions", async () => {

@@ -38,6 +38,38 @@ app.kubernetes.io/name: {{ include "web-identity-webhook.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/*
+Labels of the helm test pod: the chart's labels without app.kubernetes.io/name, so no selector of the
+Deployment, Service, PodDisruptionBudget or NetworkPolicy (name and instance) ever counts it as a webhook
+pod, plus the skip label that keeps it away from the webhook.
+*/}}
+{{- define "web-identity-webhook.testLabels" -}}
+helm.sh/chart: {{ include "web-identity-webhook.chart" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: web-identity-webhook
+{{ include "web-identity-webhook.skipLabelKey" . }}: "true"
+{{- end }}
+
+{{/* The reference webhook's escape hatch: a pod with this label (any value) is never sent to the webhook. */}}
+{{- define "web-identity-webhook.skipLabelKey" -}}
+eks.amazonaws.com/skip-pod-identity-webhook
+{{- end }}
+
+{{/*
+Namespaces never sent to the webhook, as a JSON list: excludeNamespaces, plus the release namespace when
+excludeReleaseNamespace is set. Read it with `include ... | fromJsonArray`.
+*/}}
+{{- define "web-identity-webhook.excludedNamespaces" -}}
+{{- $excluded := .Values.webhook.namespaceSelector.excludeNamespaces | default list }}
+{{- if .Values.webhook.namespaceSelector.excludeReleaseNamespace }}
+{{- $excluded = append $excluded .Release.Namespace }}
+{{- end }}
+{{- $excluded | uniq | toJson }}
+{{- end }}
+
 {{- define "web-identity-webhook.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "web-identity-webhook.fullname" .) .Values.serviceAccount.name }}
@@ -126,6 +158,15 @@ pod-identity.web-identity-webhook.io
 {{- end }}
 {{- if ge (int .Values.config.lookupTimeout) (mul (int .Values.webhook.timeoutSeconds) 1000 | int) }}
 {{- fail (printf "config.lookupTimeout (%d ms) must be less than webhook.timeoutSeconds (%d s): the API server would give up before the webhook answers" (int .Values.config.lookupTimeout) (int .Values.webhook.timeoutSeconds)) }}
+{{- end }}
+{{- if and (eq (include "web-identity-webhook.failurePolicy" .) "Fail") (not .Values.webhook.namespaceSelector.excludeReleaseNamespace) }}
+{{- fail (printf "webhook.namespaceSelector.excludeReleaseNamespace=false needs failurePolicy Ignore, but it is Fail%s: a webhook outage must never refuse a pod in the webhook's own namespace %s (its replacements, the helm test pod, whatever runs beside it). Keep excludeReleaseNamespace true, or set webhook.failurePolicy=Ignore" (ternary " (the opt-in mode default)" "" (and .Values.webhook.optIn.enabled (not .Values.webhook.failurePolicy))) .Release.Namespace) }}
+{{- end }}
+{{- $chartLabels := include "web-identity-webhook.labels" . | fromYaml }}
+{{- range $key, $_ := .Values.podLabels }}
+{{- if hasKey $chartLabels $key }}
+{{- fail (printf "podLabels.%s is a label the chart sets on its pods itself (app.kubernetes.io/name also keeps them out of the webhook's way); remove it from podLabels (nameOverride renames the chart)" $key) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (eq (int .Values.config.metricsPort) 0) }}
 {{- fail "metrics.serviceMonitor.enabled needs a metrics port: config.metricsPort is 0" }}
