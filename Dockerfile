@@ -1,12 +1,13 @@
-# syntax=docker/dockerfile:1
 # The web-identity-webhook image: build and pack the package, install it with its production
 # dependencies only, and run it on distroless Node (no shell, no package manager, user 65532).
 #
-#   docker build -t web-identity-webhook .
+#   docker build --build-arg VERSION="$(node -p 'require("./package.json").version')" -t web-identity-webhook .
 #   docker run --rm web-identity-webhook --help
+# (scripts/build-image.sh does the same with buildah.) VERSION, the package.json version, sets the image's
+# version label; REVISION, the git commit, its revision label.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+ARG NODE_IMAGE=node:26-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs26-debian12:nonroot
 
 # Build: compile TypeScript and pack exactly what `npm publish` would ship (package.json "files").
 FROM ${NODE_IMAGE} AS build
@@ -14,7 +15,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build \
+ARG VERSION=""
+RUN packaged="$(node -p 'require("./package.json").version')" \
+ && if [ -n "${VERSION}" ] && [ "${VERSION}" != "${packaged}" ]; then \
+      echo "--build-arg VERSION=${VERSION}, but package.json says ${packaged}: pass the package.json version" >&2; exit 1; \
+    fi \
+ && npm run build \
  && mkdir /pkg \
  && npm pack --pack-destination /pkg \
  && mv /pkg/web-identity-webhook-*.tgz /pkg/web-identity-webhook.tgz
@@ -34,20 +40,29 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # Runtime. The chart's `helm test` pod runs /nodejs/bin/node -e in this image: keep node at that path.
 FROM ${RUNTIME_IMAGE}
+ARG VERSION=""
+ARG REVISION=""
 LABEL org.opencontainers.image.title="web-identity-webhook" \
       org.opencontainers.image.description="Kubernetes mutating admission webhook for AWS IAM roles through web identity (IRSA)" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/web-identity-webhook/web-identity-webhook" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 ENV NODE_ENV=production
+# COPY before WORKDIR: the base image's user is 65532, and a WORKDIR that creates /app makes it 65532's with
+# some builders. Copied as root's, /app and everything under it is read-only to the webhook (test/image).
+COPY --from=install --chown=0:0 /app /app
 WORKDIR /app
-COPY --from=install /app /app
 USER 65532:65532
 EXPOSE 8443 9999
-# Node options, each measured by `npm run bench` (docs/benchmark/changes.md), which runs the webhook with the
-# options of this line:
-# --max-semi-space-size=4 (MiB; Node 20's default is 16): a smaller young generation, 141 -> 113 MiB resident
-#   with 100,000 ServiceAccounts and no loss of throughput.
-# --no-parallel-scavenge: young-generation collections on the main thread only. With helper threads, on two
-#   busy cores a scavenge sometimes waited 4-7 ms for them (p99 of pauses 3.95 -> 0.83 ms at 2,000 reviews/s,
-#   total pause time 284 -> 173 ms in 12 s); the same throughput.
+# Node options, each measured on Node 26.10.0 (two runs of each of: none, either, both; the bench's own phases
+# on a shared 2-core VM). `npm run bench` runs the webhook with the options of this line.
+# --max-semi-space-size=4 (MiB): a smaller young generation (Node 26 grows it to 64 MiB, twice Node 20's; 8 MiB
+#   with this), 154 -> 135 MiB resident at rest with 100,000 ServiceAccounts (128 with both flags), 145 -> 120 MiB
+#   after load with 1,000; the same CPU per review (227-270 µs without, 228-262 with).
+# --no-parallel-scavenge: young-generation collections on the main thread only. On two busy cores a parallel
+#   scavenge waits for its helper threads: p99 at 2,000 reviews/s was lower with it in every comparison
+#   (4-23 ms against 148-891 ms in the runs above; 103-130 against 142-232 ms in three pairs on a loaded
+#   machine), at no more CPU per review (209-255 µs).
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--no-parallel-scavenge", "/app/node_modules/web-identity-webhook/dist/cli/main.js"]
 CMD ["serve"]
