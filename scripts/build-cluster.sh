@@ -30,6 +30,11 @@ print_result() {
   printf '%s\n' "${bin_dir}"
 }
 
+# One build at a time per cache: a second caller (CI builds ahead in the background while tests that
+# need the binaries start) waits here for the first, then finds the binaries built.
+exec {build_lock}>"${cache_root}/cluster.lock"
+flock "${build_lock}"
+
 missing=()
 for command_name in etcd "${KUBERNETES_COMMANDS[@]}"; do
   [[ -x "${bin_dir}/${command_name}" ]] || missing+=("${command_name}")

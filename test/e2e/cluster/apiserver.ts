@@ -1,4 +1,4 @@
-// Starts kube-apiserver on loopback against the test etcd and waits until /readyz passes.
+// Starts kube-apiserver against the test etcd (on loopback, or on a real node's address) and waits until /readyz passes.
 import { join } from "node:path";
 import type { KubeClient } from "./kube.js";
 import type { ClusterPki } from "./pki.js";
@@ -13,14 +13,23 @@ export interface ApiServerConfig {
   pki: ClusterPki;
   issuer: string;
   apiAudiences: string[];
+  /** Serve a real node (test/node) instead of a loopback-only control plane. */
+  node?: ApiServerNodeConfig;
+}
+
+/** What a control plane with a kubelet, kube-proxy and controllers needs from kube-apiserver. */
+export interface ApiServerNodeConfig {
+  /** The node's address: listened on, and published as the `kubernetes` Service's endpoint. */
+  address: string;
+  /** A client certificate of system:masters, for kubectl logs/exec through the kubelet. */
+  kubeletClientCertPath: string;
+  kubeletClientKeyPath: string;
 }
 
 function apiServerArgs(config: ApiServerConfig): string[] {
-  return [
+  const common = [
     `--etcd-servers=${config.etcdEndpoint}`,
     `--secure-port=${config.port}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
     `--cert-dir=${join(config.dir, "apiserver-certs")}`,
     `--tls-cert-file=${config.pki.servingCertPath}`,
     `--tls-private-key-file=${config.pki.servingKeyPath}`,
@@ -30,15 +39,33 @@ function apiServerArgs(config: ApiServerConfig): string[] {
     `--service-account-signing-key-file=${config.pki.saSigningKeyPath}`,
     `--api-audiences=${config.apiAudiences.join(",")}`,
     "--authorization-mode=Node,RBAC",
-    "--enable-admission-plugins=ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
     "--service-cluster-ip-range=10.96.0.0/16",
     "--allow-privileged=true",
+    "--profiling=false",
+  ];
+  const { node } = config;
+  if (node !== undefined) {
+    return [
+      ...common,
+      `--bind-address=${node.address}`,
+      `--advertise-address=${node.address}`,
+      "--enable-admission-plugins=ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,NodeRestriction",
+      `--kubelet-client-certificate=${node.kubeletClientCertPath}`,
+      `--kubelet-client-key=${node.kubeletClientKeyPath}`,
+      // The node's name does not resolve: kubectl logs/exec must dial the kubelet at its address.
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
+    ];
+  }
+  return [
+    ...common,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    "--enable-admission-plugins=ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
     // The reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which validation rejects on every loop.
     "--endpoint-reconciler-type=none",
     // A webhook's clientConfig.service is dialled at one of its EndpointSlices' ready endpoints, picked per call,
     // instead of at the ClusterIP, which nothing routes here (no kube-proxy). URL webhooks are not affected.
     "--enable-aggregator-routing=true",
-    "--profiling=false",
   ];
 }
 

@@ -1,4 +1,4 @@
-// Locates (building on first use) the kube-apiserver and etcd binaries through scripts/build-cluster.sh.
+// Locates (building on first use) the cluster's binaries through scripts/build-cluster.sh.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +6,12 @@ import { fileURLToPath } from "node:url";
 export interface ClusterBinaries {
   kubeApiServer: string;
   etcd: string;
+  /** The node's (test/node): built by the same script, of the same Kubernetes version. */
+  kubelet: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  kubectl: string;
 }
 
 const buildScript = fileURLToPath(new URL("../../../scripts/build-cluster.sh", import.meta.url));
@@ -31,7 +37,15 @@ export function ensureClusterBinaries(): Promise<ClusterBinaries> {
         );
         return;
       }
-      resolve({ kubeApiServer: join(binDir, "kube-apiserver"), etcd: join(binDir, "etcd") });
+      resolve({
+        kubeApiServer: join(binDir, "kube-apiserver"),
+        etcd: join(binDir, "etcd"),
+        kubelet: join(binDir, "kubelet"),
+        kubeControllerManager: join(binDir, "kube-controller-manager"),
+        kubeScheduler: join(binDir, "kube-scheduler"),
+        kubeProxy: join(binDir, "kube-proxy"),
+        kubectl: join(binDir, "kubectl"),
+      });
     });
   });
 }

@@ -14,7 +14,22 @@ export interface ClusterPki {
   adminKeyPem: string;
   saSigningKeyPath: string;
   saPublicKeyPath: string;
+  /** Signs a client certificate for commonName (and organizationName, e.g. a group such as system:nodes). */
+  issueClientCertificate(subject: ClientSubject): Promise<{ certPem: string; keyPem: string }>;
 }
+
+export interface ClientSubject {
+  commonName: string;
+  organizationName?: string;
+}
+
+/** Where the API server's serving certificate is valid; the default is loopback only. */
+export interface ServingNames {
+  addresses: readonly string[];
+  dnsNames: readonly string[];
+}
+
+const loopback: ServingNames = { addresses: ["127.0.0.1"], dnsNames: ["localhost"] };
 
 const validForMs = 24 * 60 * 60 * 1000;
 
@@ -24,8 +39,14 @@ function validity(): { notBeforeDate: Date; notAfterDate: Date } {
   return { notBeforeDate, notAfterDate: new Date(notBeforeDate.getTime() + validForMs) };
 }
 
-/** Writes a CA, a 127.0.0.1/localhost serving certificate, an admin client certificate and an RSA ServiceAccount key pair into dir. */
-export async function createClusterPki(dir: string): Promise<ClusterPki> {
+/**
+ * Writes a CA, a serving certificate (for 127.0.0.1 and localhost unless `servingNames` say otherwise), an admin
+ * client certificate and an RSA ServiceAccount key pair into dir.
+ */
+export async function createClusterPki(
+  dir: string,
+  servingNames: ServingNames = loopback,
+): Promise<ClusterPki> {
   const ca = await generate([{ name: "commonName", value: "web-identity-webhook e2e CA" }], {
     ...validity(),
     algorithm: "sha256",
@@ -46,28 +67,34 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
       {
         name: "subjectAltName",
         altNames: [
-          { type: 2, value: "localhost" },
-          { type: 7, ip: "127.0.0.1" },
+          ...servingNames.dnsNames.map((value) => ({ type: 2 as const, value })),
+          ...servingNames.addresses.map((ip) => ({ type: 7 as const, ip })),
         ],
       },
     ],
   });
-  const admin = await generate(
-    [
-      { name: "commonName", value: "admin" },
-      { name: "organizationName", value: "system:masters" },
-    ],
-    {
-      ...validity(),
-      algorithm: "sha256",
-      ca: signer,
-      extensions: [
-        { name: "basicConstraints", cA: false },
-        { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: "extKeyUsage", clientAuth: true },
+  const issueClientCertificate = async (subject: ClientSubject) => {
+    const issued = await generate(
+      [
+        { name: "commonName", value: subject.commonName },
+        ...(subject.organizationName === undefined
+          ? []
+          : [{ name: "organizationName", value: subject.organizationName }]),
       ],
-    },
-  );
+      {
+        ...validity(),
+        algorithm: "sha256",
+        ca: signer,
+        extensions: [
+          { name: "basicConstraints", cA: false },
+          { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+          { name: "extKeyUsage", clientAuth: true },
+        ],
+      },
+    );
+    return { certPem: issued.cert, keyPem: issued.private };
+  };
+  const admin = await issueClientCertificate({ commonName: "admin", organizationName: "system:masters" });
   const serviceAccountKey = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
@@ -79,10 +106,11 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
     caCertPath: join(dir, "ca.crt"),
     servingCertPath: join(dir, "apiserver.crt"),
     servingKeyPath: join(dir, "apiserver.key"),
-    adminCertPem: admin.cert,
-    adminKeyPem: admin.private,
+    adminCertPem: admin.certPem,
+    adminKeyPem: admin.keyPem,
     saSigningKeyPath: join(dir, "sa.key"),
     saPublicKeyPath: join(dir, "sa.pub"),
+    issueClientCertificate,
   };
   await Promise.all([
     writeFile(pki.caCertPath, ca.cert),

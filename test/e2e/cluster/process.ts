@@ -29,7 +29,7 @@ const setpriv = "/usr/bin/setpriv";
  * The runner's environment without proxy settings: Go would send kube-apiserver's calls to webhooks on a
  * non-loopback address (the replica tests) through a proxy, which cannot reach them.
  */
-function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const proxyVariables = new Set(["http_proxy", "https_proxy", "all_proxy", "no_proxy"]);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !proxyVariables.has(name.toLowerCase())));
 }
