@@ -13,7 +13,10 @@ import type { Pod, ServiceAccountRecord } from "../../../src/mutation/pod.js";
 import { applyToPod } from "./apply.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const compatDir = path.resolve(repoRoot, "../shared/compat/aws-pod-identity-webhook");
+// The reference's handler fixtures, copied unchanged with its LICENSE and NOTICE, so a plain clone runs them.
+const compatDir = path.join(repoRoot, "test/fixtures/compat/aws-pod-identity-webhook");
+// The workshop's copy, where it sits beside the clone: ours must not drift from it.
+const sharedCompatDir = path.resolve(repoRoot, "../shared/compat/aws-pod-identity-webhook");
 const testing = "testing.eks.amazonaws.com/";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -122,9 +125,7 @@ function readCase(file: string): TestPod {
 describe("compatibility with aws/amazon-eks-pod-identity-webhook", () => {
   if (!existsSync(compatDir)) {
     test("finds the reference's golden cases", () => {
-      assert.fail(
-        `no compat cases at ${compatDir}: the shared folder must sit beside the clone (../shared/compat/aws-pod-identity-webhook)`,
-      );
+      assert.fail(`no compat cases at ${compatDir}`);
     });
     return;
   }
@@ -217,6 +218,29 @@ describe("compatibility with aws/amazon-eks-pod-identity-webhook", () => {
         assert.deepEqual(decision.patch, irsa ?? []);
         assert.equal(decision.reason, irsa === undefined ? "no-role-arn" : "mutated");
       });
+    }
+  });
+});
+
+/** Every file under dir, as paths relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+describe("the copied reference cases", {
+  skip: existsSync(sharedCompatDir) ? false : "no ../shared beside the clone",
+}, () => {
+  test("are the workshop's copy, file for file and byte for byte", () => {
+    const ours = filesUnder(compatDir);
+    assert.deepEqual(ours, filesUnder(sharedCompatDir));
+    for (const file of ours) {
+      assert.ok(
+        readFileSync(path.join(compatDir, file)).equals(readFileSync(path.join(sharedCompatDir, file))),
+        `${file} differs from ${sharedCompatDir}`,
+      );
     }
   });
 });
