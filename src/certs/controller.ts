@@ -2,11 +2,12 @@
 
 import type { X509Certificate } from "node:crypto";
 import type { SelfManagedCertificateConfig } from "./config.js";
-import { bundleTrusts, parseBundle } from "./inspect.js";
+import { bundleTrusts, isIssuedBy, parseBundle, readableCertificates } from "./inspect.js";
 import { servingDnsNames } from "./issue.js";
 import { type CertificateMaterial, materialData, readMaterial } from "./material.js";
 import { decide, type RenewalPolicy } from "./plan.js";
-import { type IssuePolicy, nextMaterial } from "./renew.js";
+import { type IssuePolicy, nextMaterial, recoveredMaterial } from "./renew.js";
+import { salvage } from "./salvage.js";
 import { type CertStore, ConcurrentChangeError, type StoredWebhookConfiguration } from "./store.js";
 
 export interface Clock {
@@ -194,12 +195,26 @@ export class CertificateController {
         { secret: secretRef, action: decision.kind, reason: decision.reason },
         "updating the certificate Secret",
       );
-      material = await nextMaterial(decision, reading?.ok ? reading.checked : undefined, now, this.#issue);
+      const checked = reading?.ok ? reading.checked : undefined;
+      if (decision.kind === "recover" || checked === undefined) {
+        const salvaged = salvage(secret?.data ?? {}, webhook?.webhooks.map((w) => w.caBundle) ?? [], now);
+        logger.info(
+          {
+            secret: secretRef,
+            keptAuthorities: salvaged.authorities.length,
+            newAuthority: salvaged.signer === undefined,
+            keptServingCertificate: salvaged.serving !== undefined,
+          },
+          "rebuilding the certificate Secret from what still parses in it and in the caBundle",
+        );
+        material = await recoveredMaterial(salvaged, now, this.#issue);
+      } else {
+        material = await nextMaterial(decision, checked, now, this.#issue);
+      }
       if (secret === undefined) await store.createSecret(secretNamespace, secretName, materialData(material));
       else
         await store.updateSecret(secretNamespace, secretName, secret.resourceVersion, materialData(material));
     }
-    await this.#install(material);
 
     if (webhook === undefined) {
       if (!this.#webhookMissing) {
@@ -209,25 +224,54 @@ export class CertificateController {
         );
       }
       this.#webhookMissing = true;
+      await this.#install(material, undefined, Number.POSITIVE_INFINITY);
       return;
     }
     this.#webhookMissing = false;
+    // The caBundle is written before the certificate is installed, so no replica serves a certificate of a CA
+    // that the caBundle does not hold yet.
+    let current = webhook;
     const stale = webhook.webhooks.filter((w) => w.caBundle !== material.caBundlePem).map((w) => w.name);
     if (stale.length > 0) {
-      const written = await store.writeCaBundle(webhookConfigName, webhook, material.caBundlePem);
+      current = await store.writeCaBundle(webhookConfigName, webhook, material.caBundlePem);
       logger.info(
         { webhookConfiguration: webhookConfigName, webhooks: stale },
         "set the caBundle of the webhooks",
       );
-      this.#observe(written);
+      this.#observe(current);
     }
+    const [materialCa] = parseBundle(material.caBundlePem);
+    await this.#install(material, materialCa, this.#caTrustedFor(materialCa, current, now));
   }
 
-  async #install(material: CertificateMaterial): Promise<void> {
+  /**
+   * Serves `material`'s certificate, except while it is from `ca` (the Secret's current CA), the webhooks have
+   * trusted `ca` for less than the rotation grace (the API server may not have loaded it yet) and the certificate
+   * served now is still trusted: then a later check moves it, as the rotate-ca path moves the Secret's.
+   */
+  async #install(
+    material: CertificateMaterial,
+    ca: X509Certificate | undefined,
+    caTrustedForMs: number,
+  ): Promise<void> {
     const current = this.#installed;
     if (current?.certPem === material.certPem && current.keyPem === material.keyPem) return;
     const cert = parseBundle(material.certPem)[0];
     if (cert === undefined) throw new Error("the serving certificate to install does not parse");
+    const grace = this.#timings.caRotationGraceMs;
+    if (
+      current !== undefined &&
+      ca !== undefined &&
+      caTrustedForMs < grace &&
+      isIssuedBy(cert, ca) &&
+      this.isReady()
+    ) {
+      this.#deps.logger.info(
+        { serial: cert.serialNumber, issuer: cert.issuer, caTrustedForMs, graceMs: grace },
+        "keeping the served certificate until the webhooks have trusted the next one's CA for the grace period",
+      );
+      return;
+    }
     await this.#deps.install(material.certPem, material.keyPem);
     this.#installed = { certPem: material.certPem, keyPem: material.keyPem, cert };
     this.#deps.logger.info(
@@ -238,7 +282,7 @@ export class CertificateController {
   }
 
   #observe(webhook: StoredWebhookConfiguration | undefined): void {
-    this.#observed = webhook?.webhooks.map((w) => parseOrEmpty(w.caBundle));
+    this.#observed = webhook?.webhooks.map((w) => readableCertificates(w.caBundle));
   }
 
   /** How long every webhook has trusted `ca` (as this replica saw it); forever when there are no webhooks. */
@@ -345,13 +389,5 @@ export class CertificateController {
     first.settled = true;
     if (error === undefined) first.resolve();
     else first.reject(error);
-  }
-}
-
-function parseOrEmpty(pem: string): X509Certificate[] {
-  try {
-    return parseBundle(pem);
-  } catch {
-    return [];
   }
 }

@@ -9,6 +9,27 @@ export function parseBundle(pem: string): X509Certificate[] {
   return (pem.match(pemCertificate) ?? []).map((block) => new X509Certificate(block));
 }
 
+const pemBegin = "-----BEGIN CERTIFICATE-----";
+const pemEnd = "-----END CERTIFICATE-----";
+
+/**
+ * The certificates of the PEM blocks that parse, skipping truncated and garbled blocks: the API server reads a
+ * caBundle this way (Go's CertPool.AppendCertsFromPEM), so a CA beside garbage still verifies.
+ */
+export function readableCertificates(pem: string): X509Certificate[] {
+  const readable: X509Certificate[] = [];
+  for (const block of pem.split(pemBegin).slice(1)) {
+    const end = block.indexOf(pemEnd);
+    if (end < 0) continue;
+    try {
+      readable.push(new X509Certificate(`${pemBegin}${block.slice(0, end)}${pemEnd}`));
+    } catch {
+      // A block that does not parse is skipped, as the API server skips it.
+    }
+  }
+  return readable;
+}
+
 /** The PEM text of certificates, one after another. */
 export function formatBundle(certificates: readonly X509Certificate[]): string {
   return certificates.map((c) => c.toString()).join("");

@@ -26,8 +26,11 @@ export interface Situation {
 export type SecretDecision =
   /** The stored material is fine as it is. */
   | { readonly kind: "keep"; readonly material: CertificateMaterial }
-  /** A new CA and a serving certificate under it; nothing worth keeping. */
-  | { readonly kind: "issue-all"; readonly reason: string }
+  /**
+   * The Secret is missing or unusable: rebuild it from what still parses in it and in the live caBundles
+   * (see salvage.ts), keeping every CA that may verify a replica's certificate.
+   */
+  | { readonly kind: "recover"; readonly reason: string }
   /** A new CA put in front of the bundle; the serving certificate stays until the new CA is trusted. */
   | { readonly kind: "rotate-ca"; readonly reason: string }
   /** A new serving certificate under the current CA. */
@@ -37,11 +40,11 @@ export type SecretDecision =
 
 export function decide(situation: Situation, policy: RenewalPolicy): SecretDecision {
   const { reading, now } = situation;
-  if (reading === undefined) return { kind: "issue-all", reason: "the Secret does not exist" };
-  if (!reading.ok) return { kind: "issue-all", reason: `the Secret is unusable: ${reading.problem}` };
+  if (reading === undefined) return { kind: "recover", reason: "the Secret does not exist" };
+  if (!reading.ok) return { kind: "recover", reason: `the Secret is unusable: ${reading.problem}` };
   const { ca, bundle, cert, material } = reading.checked;
   if (!isValidAt(ca, now))
-    return { kind: "issue-all", reason: `the CA is not valid now (${ca.validFrom} to ${ca.validTo})` };
+    return { kind: "recover", reason: `the CA is not valid now (${ca.validFrom} to ${ca.validTo})` };
   if (notAfter(ca) - now <= policy.renewBeforeMs) {
     return { kind: "rotate-ca", reason: `the CA expires ${ca.validTo}` };
   }

@@ -5,6 +5,7 @@ import { formatBundle, notAfter } from "./inspect.js";
 import { issueAuthority, issueServingCertificate } from "./issue.js";
 import type { CertificateMaterial, CheckedMaterial } from "./material.js";
 import type { SecretDecision } from "./plan.js";
+import type { Salvage } from "./salvage.js";
 
 const day = 24 * 60 * 60 * 1000;
 /** CAs outlive many serving certificates, so renewals keep the caBundle unchanged for years. */
@@ -17,19 +18,14 @@ export interface IssuePolicy {
   readonly leafValidityMs: number;
 }
 
-/** The material to store for `decision` (not "keep"); `current` is the Secret's checked material, if usable. */
+/** The material to store for `decision` (neither "keep" nor "recover"); `current` is the Secret's checked material. */
 export async function nextMaterial(
-  decision: Exclude<SecretDecision, { kind: "keep" }>,
-  current: CheckedMaterial | undefined,
+  decision: Exclude<SecretDecision, { kind: "keep" | "recover" }>,
+  current: CheckedMaterial,
   now: number,
   policy: IssuePolicy,
 ): Promise<CertificateMaterial> {
-  const stillTrusted = current ? current.bundle.filter((ca, i) => i === 0 || now < notAfter(ca)) : [];
-  if (decision.kind === "issue-all" || current === undefined) {
-    const ca = await newAuthority(now);
-    const leaf = await issueServingCertificate(policy.dnsNames, ca, leafValidity(now, policy, ca));
-    return { caBundlePem: ca.certPem, caKeyPem: ca.keyPem, certPem: leaf.certPem, keyPem: leaf.keyPem };
-  }
+  const stillTrusted = current.bundle.filter((ca, i) => i === 0 || now < notAfter(ca));
   const { material } = current;
   switch (decision.kind) {
     case "rotate-ca": {
@@ -49,6 +45,30 @@ export async function nextMaterial(
     case "prune":
       return { ...material, caBundlePem: formatBundle(stillTrusted) };
   }
+}
+
+/**
+ * The material that replaces a missing or unusable Secret: every salvaged CA stays in the bundle, behind the
+ * salvaged signer or, when ca.key was lost, a new CA; a salvaged serving certificate stays until the rotation
+ * grace has passed (decide moves it then), as after a CA rotation.
+ */
+export async function recoveredMaterial(
+  salvaged: Salvage,
+  now: number,
+  policy: IssuePolicy,
+): Promise<CertificateMaterial> {
+  const signer = salvaged.signer ?? (await newAuthority(now));
+  const signerCa = new X509Certificate(signer.certPem);
+  const others = salvaged.authorities.filter((ca) => ca.fingerprint256 !== signerCa.fingerprint256);
+  const serving =
+    salvaged.serving ??
+    (await issueServingCertificate(policy.dnsNames, signer, leafValidity(now, policy, signer)));
+  return {
+    caBundlePem: signer.certPem + formatBundle(others),
+    caKeyPem: signer.keyPem,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+  };
 }
 
 function newAuthority(now: number) {

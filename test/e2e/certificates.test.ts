@@ -270,3 +270,74 @@ test("writes the caBundle back within seconds after it is blanked, without issui
   assert.equal(readyz.length, 2);
   await eventually("the API server calls the webhook again", apiServerMutates, (mutates) => mutates);
 });
+
+test("keeps both replicas trusted through a Secret that lost ca.key: the caBundle holds the old CA and a new one", async (t) => {
+  const before = await readSecret();
+  const oldCa = new X509Certificate(decoded(before.data["ca.crt"]));
+  const served = new X509Certificate(decoded(before.data["tls.crt"]));
+  // Samples, until stopped, whether the caBundle as stored verifies each replica in a TLS handshake.
+  const untrusted: string[] = [];
+  let sampling = true;
+  let samples = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      const caBundle = decoded((await readConfiguration()).webhooks[0]?.clientConfig.caBundle);
+      for (const webhook of webhooks) {
+        try {
+          await httpsGet(webhook.port, "/healthz", caBundle);
+        } catch (error) {
+          untrusted.push(`replica on port ${webhook.port}: ${(error as Error).message}`);
+        }
+      }
+      samples++;
+    }
+  })();
+  try {
+    await jsonPatch(
+      startedCluster().credentials,
+      `/api/v1/namespaces/${releaseNamespace}/secrets/${secretName}`,
+      [{ op: "remove", path: "/data/ca.key" }],
+    );
+    // A change to the configuration makes both replicas check now rather than at their next resync.
+    await jsonPatch(startedCluster().credentials, `${configurationsPath}/${configurationName}`, [
+      { op: "add", path: "/metadata/labels/e2e-check", value: "ca-key-removed" },
+    ]);
+    const repaired = await eventually(
+      "the Secret holds a CA key again",
+      readSecret,
+      (secret) => secret.data["ca.key"] !== undefined,
+      10_000,
+    );
+    const bundle = decoded(repaired.data["ca.crt"]);
+    const fingerprints = (
+      bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    ).map((pem) => new X509Certificate(pem).fingerprint256);
+    assert.equal(fingerprints.length, 2, "a new CA, then the old one");
+    assert.notEqual(fingerprints[0], oldCa.fingerprint256);
+    assert.equal(fingerprints[1], oldCa.fingerprint256);
+    assert.equal(
+      decoded(repaired.data["tls.crt"]),
+      decoded(before.data["tls.crt"]),
+      "the serving certificate stays",
+    );
+    await eventually(
+      "the caBundle is the Secret's ca.crt",
+      readConfiguration,
+      (configuration) => decoded(configuration.webhooks[0]?.clientConfig.caBundle) === bundle,
+      10_000,
+    );
+    // Within the rotation grace (2 minutes) neither replica moves to a certificate of the new CA.
+    const current = await Promise.all(webhooks.map((webhook) => servedCertificate(webhook.port)));
+    assert.deepEqual(
+      current.map((certificate) => certificate.fingerprint256),
+      [served.fingerprint256, served.fingerprint256],
+    );
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  t.diagnostic(`${samples} samples of the caBundle and both replicas' handshakes`);
+  assert.ok(samples > 0);
+  assert.deepEqual(untrusted, []);
+  await eventually("the API server calls the webhook", apiServerMutates, (mutates) => mutates);
+});

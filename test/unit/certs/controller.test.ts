@@ -112,6 +112,26 @@ describe("CertificateController", () => {
     assert.equal(harness.controller.isReady(), true);
   });
 
+  it("writes every webhook's caBundle before it serves a certificate of the new CA", async () => {
+    const store = clusterWithWebhook();
+    const bundlesAtInstall: string[][] = [];
+    const controller = new CertificateController(options, {
+      store,
+      clock: new FakeClock(start),
+      random: () => 0.5,
+      logger: new RecordingLogger(),
+      install: () => {
+        bundlesAtInstall.push(caBundles(store));
+      },
+    });
+    running.push(controller);
+
+    await controller.reconcile();
+
+    const ca = storedSecretData(store)[secretKeys.caBundle] ?? "";
+    assert.deepEqual(bundlesAtInstall, [[ca, ca]]);
+  });
+
   it("issues a serving certificate for the Service's DNS names, signed by the stored CA, matching its key", async () => {
     const store = clusterWithWebhook();
     const harness = controllerFor(store, new FakeClock(start));

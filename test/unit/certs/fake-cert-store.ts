@@ -24,6 +24,8 @@ export class FakeCertStore implements CertStore {
   readonly #watchers = new Set<{ name: string; handlers: WatchHandlers }>();
   readonly #failures = new Map<Method, unknown[]>();
   readonly #beforeWrite = new Map<Method, () => void>();
+  readonly #changeListeners: Array<(change: string) => void> = [];
+  readonly #gates = new Map<Method, { arrive(): void; released: Promise<void> }>();
   #version = 0;
   #heldSecretReads: { count: number; release: Array<() => void> } | undefined;
 
@@ -42,12 +44,35 @@ export class FakeCertStore implements CertStore {
     this.#heldSecretReads = { count, release: [] };
   }
 
+  /** Calls `listener` right after every change of a stored object, whoever makes it, with the change's name. */
+  afterEveryChange(listener: (change: string) => void): void {
+    this.#changeListeners.push(listener);
+  }
+
+  /**
+   * The next `method` call waits, before it is applied, until `release()`; `reached` resolves when it starts
+   * waiting. Other calls go on meanwhile: another replica can act between two writes of one replica.
+   */
+  holdNext(method: Method): { readonly reached: Promise<void>; release(): void } {
+    let arrive = () => {};
+    let release = () => {};
+    const reached = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#gates.set(method, { arrive, released });
+    return { reached, release };
+  }
+
   /** Another writer (kubectl, helm) creates or replaces a configuration with these webhooks and caBundles. */
   putWebhookConfiguration(name: string, webhooks: readonly Webhook[]): void {
     this.#configs.set(name, {
       resourceVersion: this.#nextVersion(),
       webhooks: webhooks.map((w) => ({ ...w })),
     });
+    this.#changed(`another writer set the webhook configuration ${name}`);
     this.#notify(name);
   }
 
@@ -64,6 +89,7 @@ export class FakeCertStore implements CertStore {
   /** Another writer creates or replaces a Secret. */
   putSecret(namespace: string, name: string, data: Record<string, string>): void {
     this.#secrets.set(`${namespace}/${name}`, { resourceVersion: this.#nextVersion(), data: { ...data } });
+    this.#changed(`another writer set the Secret ${namespace}/${name}`);
   }
 
   secret(namespace: string, name: string): StoredSecret | undefined {
@@ -107,6 +133,7 @@ export class FakeCertStore implements CertStore {
     if (this.#secrets.has(key)) return this.#lostRace("createSecret", `secrets "${name}" already exists`);
     const stored = { resourceVersion: this.#nextVersion(), data: { ...data } };
     this.#secrets.set(key, stored);
+    this.#changed("createSecret");
     return this.#done("createSecret", stored);
   }
 
@@ -124,6 +151,7 @@ export class FakeCertStore implements CertStore {
       return this.#lostRace("updateSecret", "the object has been modified");
     const stored = { resourceVersion: this.#nextVersion(), data: { ...data } };
     this.#secrets.set(key, stored);
+    this.#changed("updateSecret");
     return this.#done("updateSecret", stored);
   }
 
@@ -148,6 +176,7 @@ export class FakeCertStore implements CertStore {
       webhooks: current.webhooks.map((w) => ({ ...w, caBundle })),
     };
     this.#configs.set(name, stored);
+    this.#changed("writeCaBundle");
     this.#notify(name);
     return this.#done("writeCaBundle", stored);
   }
@@ -177,6 +206,12 @@ export class FakeCertStore implements CertStore {
   /** A network round trip: lets other callers interleave, fails if told to, and runs another writer's change. */
   async #enter(method: Method): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+    const gate = this.#gates.get(method);
+    if (gate !== undefined) {
+      this.#gates.delete(method);
+      gate.arrive();
+      await gate.released;
+    }
     const failure = this.#failures.get(method)?.shift();
     if (failure !== undefined) {
       this.calls.push(`${method}!failed`);
@@ -202,6 +237,10 @@ export class FakeCertStore implements CertStore {
   #nextVersion(): string {
     this.#version += 1;
     return String(this.#version);
+  }
+
+  #changed(change: string): void {
+    for (const listener of this.#changeListeners) listener(change);
   }
 
   #notify(name: string): void {

@@ -52,18 +52,18 @@ describe("decide", () => {
     trustedFor?: number;
     expected: string;
   }[] = [
-    { name: "issues everything when there is no Secret", reading: undefined, at: t0, expected: "issue-all" },
+    { name: "recovers when there is no Secret", reading: undefined, at: t0, expected: "recover" },
     {
-      name: "issues everything when the Secret lacks keys",
+      name: "recovers when the Secret lacks keys",
       reading: readMaterial({ "tls.crt": leaf.certPem }),
       at: t0,
-      expected: "issue-all",
+      expected: "recover",
     },
     {
-      name: "issues everything when ca.key does not belong to the CA",
+      name: "recovers when ca.key does not belong to the CA",
       reading: reading(ca.certPem, leaf.keyPem, leaf),
       at: t0,
-      expected: "issue-all",
+      expected: "recover",
     },
     { name: "keeps a certificate far from expiry", reading: current, at: t0 + 100 * day, expected: "keep" },
     {
@@ -86,10 +86,10 @@ describe("decide", () => {
       expected: "rotate-ca",
     },
     {
-      name: "starts over when the CA has expired",
+      name: "recovers when the CA has expired",
       reading: current,
       at: t0 + 1001 * day,
-      expected: "issue-all",
+      expected: "recover",
     },
     {
       name: "keeps the old CA's certificate until the webhook has trusted the new CA for the grace period",
