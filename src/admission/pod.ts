@@ -37,13 +37,64 @@ function isNamedList(value: unknown, required?: string): boolean {
   return true;
 }
 
+/** Absent, null, or an object whose `fields` are each absent or a string. */
+function isOptionalObjectOfStrings(value: unknown, ...fields: readonly string[]): boolean {
+  if (value === undefined || value === null) return true;
+  return isObject(value) && fields.every((field) => isOptionalString(value[field]));
+}
+
+/** Absent, null, or a list of envFrom sources (prefix and ConfigMap/Secret names are strings). */
+function isEnvFromList(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (!Array.isArray(value)) return false;
+  return value.every(
+    (source) =>
+      isObject(source) &&
+      isOptionalString(source.prefix) &&
+      isOptionalObjectOfStrings(source.configMapRef, "name") &&
+      isOptionalObjectOfStrings(source.secretRef, "name"),
+  );
+}
+
+function isMountList(value: unknown): boolean {
+  if (!isNamedList(value, "mountPath")) return false;
+  if (!Array.isArray(value)) return true;
+  return value.every(
+    (mount: JsonObject) => isOptionalString(mount.subPath) && isOptionalString(mount.subPathExpr),
+  );
+}
+
+/** The volumes' names and projected ServiceAccount tokens, the only volume source the engine reads. */
+function volumesProblem(value: unknown): string | undefined {
+  if (!isNamedList(value)) return "spec.volumes is not a list of volumes with names";
+  if (!Array.isArray(value)) return undefined;
+  for (let index = 0; index < value.length; index++) {
+    const projected = (value[index] as JsonObject).projected;
+    if (projected === undefined || projected === null) continue;
+    if (!isObject(projected)) return `spec.volumes[${index}].projected is not an object`;
+    const sources = projected.sources;
+    if (sources === undefined || sources === null) continue;
+    const valid =
+      Array.isArray(sources) &&
+      sources.every(
+        (source) =>
+          isObject(source) && isOptionalObjectOfStrings(source.serviceAccountToken, "audience", "path"),
+      );
+    if (!valid) return `spec.volumes[${index}].projected.sources is not a list of volume projections`;
+  }
+  return undefined;
+}
+
 function containersProblem(value: unknown, field: string): string | undefined {
   if (!isNamedList(value)) return `spec.${field} is not a list of containers with names`;
   if (!Array.isArray(value)) return undefined;
   for (let index = 0; index < value.length; index++) {
     const container = value[index] as JsonObject;
     if (!isNamedList(container.env)) return `spec.${field}[${index}].env is not a list of named variables`;
-    if (!isNamedList(container.volumeMounts, "mountPath")) {
+    if (!isEnvFromList(container.envFrom)) {
+      return `spec.${field}[${index}].envFrom is not a list of sources with string prefix and names`;
+    }
+    if (!isMountList(container.volumeMounts)) {
       return `spec.${field}[${index}].volumeMounts is not a list of mounts with name and mountPath`;
     }
     if (!isOptionalString(container.restartPolicy))
@@ -67,8 +118,10 @@ function specProblem(spec: unknown): string | undefined {
   if (spec === undefined || spec === null) return undefined;
   if (!isObject(spec)) return "spec is not an object";
   if (!isOptionalString(spec.serviceAccountName)) return "spec.serviceAccountName is not a string";
-  if (!isNamedList(spec.volumes)) return "spec.volumes is not a list of volumes with names";
+  const volumes = volumesProblem(spec.volumes);
+  if (volumes !== undefined) return volumes;
   if (!isStringMap(spec.nodeSelector)) return "spec.nodeSelector is not a map of strings";
+  if (!isOptionalObjectOfStrings(spec.os, "name")) return "spec.os is not an object with a string name";
   return (
     containersProblem(spec.initContainers, "initContainers") ??
     containersProblem(spec.containers, "containers")

@@ -13,6 +13,7 @@ import {
 } from "../config/parse.js";
 import type { DoctorApi } from "../doctor/api.js";
 import { type DoctorOptions, diagnose } from "../doctor/doctor.js";
+import { issuerProblem } from "../oidc/issuer.js";
 import { formatCheck } from "../oidc/verify.js";
 import { type CliIo, exitCode } from "./io.js";
 import { parseCommandFlags } from "./oidc.js";
@@ -80,7 +81,7 @@ export async function runDoctor(argv: readonly string[], io: CliIo): Promise<num
   try {
     const values = parseCommandFlags(doctorFlags, argv, io.env);
     options = doctorOptions(values);
-    api = await realApi(values);
+    api = await realApi(values, io.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr.write(`web-identity-webhook doctor: ${error.message}\n`);
@@ -98,9 +99,8 @@ export async function runDoctor(argv: readonly string[], io: CliIo): Promise<num
 
 function doctorOptions(values: FlagValues): DoctorOptions {
   const issuerUrl = stringValue(values, "issuer-url");
-  if (issuerUrl !== undefined && !URL.canParse(issuerUrl)) {
-    throw new ConfigError(`--issuer-url: ${JSON.stringify(issuerUrl)} is not a URL`);
-  }
+  const issuerUrlProblem = issuerUrl === undefined ? undefined : issuerProblem(issuerUrl);
+  if (issuerUrlProblem !== undefined) throw new ConfigError(`--issuer-url: ${issuerUrlProblem}`);
   const namespaces = listValue(values, "namespace-limit");
   return {
     webhookConfigurationName: requiredString(values, "webhook-config-name"),
@@ -112,7 +112,7 @@ function doctorOptions(values: FlagValues): DoctorOptions {
   };
 }
 
-async function realApi(values: FlagValues): Promise<DoctorApi> {
+async function realApi(values: FlagValues, env: NodeJS.ProcessEnv): Promise<DoctorApi> {
   const caFile = stringValue(values, "ca-file");
   let issuerCa: string | undefined;
   if (caFile !== undefined) {
@@ -142,5 +142,10 @@ async function realApi(values: FlagValues): Promise<DoctorApi> {
   if (kubeConfig.getCurrentCluster() === null) {
     throw new ConfigError(`--kubeconfig: ${path ?? "the default kubeconfig"} has no current cluster`);
   }
-  return createKubeDoctorApi(kubeConfig, { timeoutMs: networkTimeoutMs, probe: probeTimeouts, issuerCa });
+  return createKubeDoctorApi(kubeConfig, {
+    timeoutMs: networkTimeoutMs,
+    probe: probeTimeouts,
+    issuerCa,
+    env,
+  });
 }

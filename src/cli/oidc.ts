@@ -257,7 +257,7 @@ async function verify(values: FlagValues, io: CliIo): Promise<number> {
   const checks = await verifyIssuer(
     { issuer, audience: requiredString(values, "audience"), ...(token !== undefined ? { token } : {}) },
     {
-      get: issuerGetter({ ...(ca !== undefined ? { ca } : {}), timeoutMs: networkTimeoutMs }),
+      get: issuerGetter({ ...(ca !== undefined ? { ca } : {}), timeoutMs: networkTimeoutMs, env: io.env }),
       now: () => new Date(),
     },
   );

@@ -28,6 +28,8 @@ export interface KubeDoctorApiOptions {
   readonly probe: ProbeTimeouts;
   /** An extra CA for the public issuer (local tests). */
   readonly issuerCa?: string | undefined;
+  /** HTTPS_PROXY, NO_PROXY, ... for requests to the public issuer. */
+  readonly env: NodeJS.ProcessEnv;
 }
 
 const serviceAccountPageSize = 500;
@@ -136,6 +138,7 @@ export function createKubeDoctorApi(kubeConfig: KubeConfig, options: KubeDoctorA
     getPublic: issuerGetter({
       ...(options.issuerCa !== undefined ? { ca: options.issuerCa } : {}),
       timeoutMs: options.timeoutMs,
+      env: options.env,
     }),
   };
 }

@@ -9,7 +9,7 @@ import {
 } from "./annotations.js";
 import { parseTokenExpiration } from "./expiration.js";
 import { quoted } from "./quote.js";
-import { isIamRoleArn } from "./role-arn.js";
+import { roleArnProblem } from "./role-arn.js";
 import { parseSkipContainers } from "./skip-containers.js";
 
 /** The operator's defaults this module needs; `EngineOptions` satisfies it. */
@@ -85,9 +85,10 @@ function serviceAccountIdentity(
   const roleArn = annotations[keys.roleArn]?.trim() ?? "";
   warnAboutServiceAccountKeys(serviceAccount, vocabulary, roleArn !== "", warnings);
   if (roleArn === "") return undefined;
-  if (!isIamRoleArn(roleArn)) {
+  const problem = roleArnProblem(roleArn);
+  if (problem !== undefined) {
     warnings.push(
-      `${source}: ${keys.roleArn} ${quoted(roleArn)} is not an IAM role ARN; use arn:aws:iam::<12-digit account>:role/<name>`,
+      `${source}: ${keys.roleArn} ${quoted(roleArn)} ${problem}; use arn:aws:iam::<12-digit account>:role/<name>`,
     );
   }
 

@@ -2,7 +2,10 @@
 
 const maxQuotedLength = 48;
 
-/** The value as a JSON string (escapes newlines and quotes), cut to 48 characters with "..." (ASCII: warnings travel in HTTP Warning headers). */
-export function quoted(value: string): string {
-  return JSON.stringify(value.length > maxQuotedLength ? `${value.slice(0, maxQuotedLength - 3)}...` : value);
+/**
+ * The value as a JSON string (escapes newlines and quotes), cut to `maxLength` (48) characters with "..."
+ * (ASCII: warnings travel in HTTP Warning headers).
+ */
+export function quoted(value: string, maxLength = maxQuotedLength): string {
+  return JSON.stringify(value.length > maxLength ? `${value.slice(0, maxLength - 3)}...` : value);
 }

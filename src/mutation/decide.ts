@@ -3,13 +3,22 @@
 import type { Operation } from "fast-json-patch";
 import { type Identity, resolveIdentity } from "../identity/identity.js";
 import { quoted } from "../identity/quote.js";
+import { isIamRoleArn } from "../identity/role-arn.js";
 import { isRoleAllowed } from "../policy/role-policy.js";
-import { addEnvironment, addTokenMount, setsAllAwsVariables } from "./container.js";
+import {
+  addEnvironment,
+  addTokenMount,
+  envFromWarning,
+  hasTokenMount,
+  missingEnvironment,
+  setsAllAwsVariables,
+  tokenMountConflict,
+} from "./container.js";
 import { jsonPointer } from "./json-pointer.js";
 import type { EngineOptions } from "./options.js";
 import { type MutationPlan, planMutation } from "./plan.js";
 import type { Container, Pod, ServiceAccountRecord } from "./pod.js";
-import { addTokenVolume } from "./volume.js";
+import { addTokenVolume, tokenVolumeConflict } from "./volume.js";
 
 export type DecisionReason =
   /** The patch adds the volume, mounts and/or environment. */
@@ -23,7 +32,13 @@ export type DecisionReason =
   /** skip-containers named every container. */
   | "all-containers-skipped"
   /** The role-policy file does not allow the ServiceAccount's role in its namespace. */
-  | "role-not-allowed";
+  | "role-not-allowed"
+  /** A role policy is set and the role-arn annotation is not an IAM role ARN (see isIamRoleArn). */
+  | "role-arn-invalid"
+  /** The pod has its own volume named aws-iam-token that is not the identity's token. */
+  | "token-volume-conflict"
+  /** Every container that would get credentials uses the token volume or the token path otherwise. */
+  | "token-path-conflict";
 
 export interface Decision {
   /** RFC 6902 operations, all "add"; empty when nothing is to change. */
@@ -45,6 +60,9 @@ const reasonTexts: Readonly<Record<DecisionReason, string>> = {
   "no-role-arn": "the pod's ServiceAccount has no role-arn annotation",
   "all-containers-skipped": "the pod's skip-containers annotation names every container",
   "role-not-allowed": "the role policy does not allow the ServiceAccount's role in its namespace",
+  "role-arn-invalid": "the ServiceAccount's role-arn is not an IAM role ARN, which a role policy refuses",
+  "token-volume-conflict": "the pod's own aws-iam-token volume is not the web identity token",
+  "token-path-conflict": "every container uses the token volume or the token path for something else",
 };
 
 /** The reason as a short sentence for logs. */
@@ -69,12 +87,17 @@ export function decide(
   if (identity === undefined) {
     return { patch: noOperations, warnings: resolution.warnings, reason: "no-role-arn" };
   }
-  if (
-    options.rolePolicy !== undefined &&
-    !isRoleAllowed(options.rolePolicy, serviceAccount.namespace, identity.roleArn)
-  ) {
-    const refusal = `ServiceAccount ${serviceAccount.name}: role ${quoted(identity.roleArn)} is not allowed in namespace ${quoted(serviceAccount.namespace)} by the webhook's role policy; pod admitted without AWS credentials`;
-    return { patch: noOperations, warnings: [...resolution.warnings, refusal], reason: "role-not-allowed" };
+  if (options.rolePolicy !== undefined) {
+    // Checked before matching: a pattern's * must never let a non-ARN (a newline and a second ARN,
+    // 100 KB of text) through; the identity's warning already says what is wrong with the value.
+    if (!isIamRoleArn(identity.roleArn)) {
+      const refusal = `ServiceAccount ${serviceAccount.name}: the webhook's role policy admits only IAM role ARNs; pod admitted without AWS credentials`;
+      return { patch: noOperations, warnings: [...resolution.warnings, refusal], reason: "role-arn-invalid" };
+    }
+    if (!isRoleAllowed(options.rolePolicy, serviceAccount.namespace, identity.roleArn)) {
+      const refusal = `ServiceAccount ${serviceAccount.name}: role ${quoted(identity.roleArn)} is not allowed in namespace ${quoted(serviceAccount.namespace)} by the webhook's role policy; pod admitted without AWS credentials`;
+      return { patch: noOperations, warnings: [...resolution.warnings, refusal], reason: "role-not-allowed" };
+    }
   }
 
   const spec = pod.spec ?? {};
@@ -91,20 +114,57 @@ export function decide(
     return { patch: noOperations, warnings, reason: "all-containers-skipped", identity };
   }
 
+  const volumeConflict = tokenVolumeConflict(spec, identity);
+  if (volumeConflict !== undefined) {
+    return {
+      patch: noOperations,
+      warnings: [...warnings, volumeConflict],
+      reason: "token-volume-conflict",
+      identity,
+    };
+  }
+
   const plan = planMutation(identity, pod, options);
-  const patch: Operation[] = [...addTokenVolume(spec, identity)];
-  addToContainers(patch, "initContainers", initContainers, skipContainers, plan);
-  addToContainers(patch, "containers", containers, skipContainers, plan);
-  return { patch, warnings, reason: patch.length === 0 ? "already-mutated" : "mutated", identity };
+  const containerPatch: Operation[] = [];
+  const containerWarnings: string[] = [];
+  const conflicts =
+    addToContainers(
+      containerPatch,
+      containerWarnings,
+      "initContainers",
+      initContainers,
+      skipContainers,
+      plan,
+    ) + addToContainers(containerPatch, containerWarnings, "containers", containers, skipContainers, plan);
+  const allWarnings = containerWarnings.length === 0 ? warnings : [...warnings, ...containerWarnings];
+  const mounted = (container: Container) => hasTokenMount(container, plan);
+  if (
+    conflicts > 0 &&
+    containerPatch.length === 0 &&
+    !initContainers.some(mounted) &&
+    !containers.some(mounted)
+  ) {
+    return { patch: noOperations, warnings: allWarnings, reason: "token-path-conflict", identity };
+  }
+  const patch: Operation[] = [...addTokenVolume(spec, identity), ...containerPatch];
+  return {
+    patch,
+    warnings: allWarnings,
+    reason: patch.length === 0 ? "already-mutated" : "mutated",
+    identity,
+  };
 }
 
+/** Adds each eligible container's environment and mount; returns how many containers conflicted. */
 function addToContainers(
   patch: Operation[],
+  warnings: string[],
   field: "initContainers" | "containers",
   containers: readonly Container[],
   skipContainers: readonly string[],
   plan: MutationPlan,
-): void {
+): number {
+  let conflicts = 0;
   for (let index = 0; index < containers.length; index++) {
     const container = containers[index];
     if (
@@ -114,9 +174,19 @@ function addToContainers(
     ) {
       continue;
     }
+    const conflict = tokenMountConflict(container, plan);
+    if (conflict !== undefined) {
+      warnings.push(conflict);
+      conflicts++;
+      continue;
+    }
     const path = jsonPointer("spec", field, index);
-    patch.push(...addEnvironment(container, path, plan), ...addTokenMount(container, path, plan));
+    const added = missingEnvironment(container, plan);
+    const shadowed = envFromWarning(container, added);
+    if (shadowed !== undefined) warnings.push(shadowed);
+    patch.push(...addEnvironment(container, path, added), ...addTokenMount(container, path, plan));
   }
+  return conflicts;
 }
 
 function hasUnskipped(containers: readonly Container[], skipContainers: readonly string[]): boolean {

@@ -8,6 +8,8 @@ import { tokenFileName, tokenVolumeName } from "./volume.js";
 
 export interface MutationPlan {
   readonly mountPath: string;
+  /** mountPath as `normalizeMountPath` gives it, for comparing with the pod's mounts. */
+  readonly normalizedMountPath: string;
   readonly mount: VolumeMount;
   /** AWS_STS_REGIONAL_ENDPOINTS=regional, when the identity asks for it. */
   readonly stsRegionalEndpoints: EnvVar | undefined;
@@ -18,6 +20,7 @@ export interface MutationPlan {
 }
 
 interface OptionConstants {
+  readonly normalizedMountPath: string;
   readonly mount: VolumeMount;
   readonly stsRegionalEndpoints: EnvVar;
   readonly region: readonly EnvVar[];
@@ -34,6 +37,7 @@ function optionConstants(options: EngineOptions): OptionConstants {
     // path.join cleans the path as the reference's filepath.Join does ("/" + "token" is "/token").
     const linuxTokenFile = posix.join(options.mountPath, tokenFileName);
     constants = Object.freeze({
+      normalizedMountPath: normalizeMountPath(options.mountPath),
       mount: Object.freeze({ name: tokenVolumeName, readOnly: true, mountPath: options.mountPath }),
       stsRegionalEndpoints: Object.freeze({ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" }),
       region:
@@ -52,8 +56,22 @@ function optionConstants(options: EngineOptions): OptionConstants {
   return constants;
 }
 
-/** True when the pod is scheduled to Windows nodes (`kubernetes.io/os` or `beta.kubernetes.io/os`). */
+/**
+ * The path as the kubelet mounts it: `.` segments, repeated and trailing slashes removed, so
+ * "/var/run/secrets//x/./" and "/var/run/secrets/x" compare equal.
+ */
+export function normalizeMountPath(path: string): string {
+  const normalized = posix.normalize(path);
+  return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
+}
+
+/**
+ * True when the pod runs on Windows: `spec.os.name` (GA in Kubernetes 1.25) when set, which the kubelet
+ * enforces, else the reference's node selectors (`kubernetes.io/os` or `beta.kubernetes.io/os`).
+ */
 export function isWindowsPod(pod: Pod): boolean {
+  const osName = pod.spec?.os?.name;
+  if (osName !== undefined && osName !== "") return osName === "windows";
   const nodeSelector = pod.spec?.nodeSelector;
   return (
     nodeSelector?.["kubernetes.io/os"] === "windows" || nodeSelector?.["beta.kubernetes.io/os"] === "windows"
@@ -65,6 +83,7 @@ export function planMutation(identity: Identity, pod: Pod, options: EngineOption
   const tokenFile = isWindowsPod(pod) ? constants.windowsTokenFile : constants.linuxTokenFile;
   return {
     mountPath: options.mountPath,
+    normalizedMountPath: constants.normalizedMountPath,
     mount: constants.mount,
     stsRegionalEndpoints: identity.stsRegionalEndpoints ? constants.stsRegionalEndpoints : undefined,
     region: constants.region,

@@ -10,17 +10,37 @@ export interface VolumeMount {
   readonly name: string;
   readonly mountPath: string;
   readonly readOnly?: boolean;
+  readonly subPath?: string;
+  readonly subPathExpr?: string;
+}
+
+/** A ConfigMap or Secret whose keys become variables; the engine sees only the names, never the keys. */
+export interface EnvFromSource {
+  readonly prefix?: string;
+  readonly configMapRef?: { readonly name?: string } | null;
+  readonly secretRef?: { readonly name?: string } | null;
 }
 
 export interface Container {
   readonly name: string;
   readonly env?: readonly EnvVar[] | null;
+  readonly envFrom?: readonly EnvFromSource[] | null;
   readonly volumeMounts?: readonly VolumeMount[] | null;
   readonly restartPolicy?: string;
 }
 
+export interface ServiceAccountTokenProjection {
+  readonly audience?: string;
+  readonly path?: string;
+}
+
 export interface Volume {
   readonly name: string;
+  readonly projected?: {
+    readonly sources?:
+      | readonly { readonly serviceAccountToken?: ServiceAccountTokenProjection | null }[]
+      | null;
+  } | null;
 }
 
 export interface PodMetadata {
@@ -37,6 +57,8 @@ export interface PodSpec {
   readonly initContainers?: readonly Container[] | null;
   readonly volumes?: readonly Volume[] | null;
   readonly nodeSelector?: Readonly<Record<string, string>> | null;
+  /** spec.os (GA in Kubernetes 1.25): the OS the pod must run on. */
+  readonly os?: { readonly name?: string } | null;
 }
 
 export interface Pod {

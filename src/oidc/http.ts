@@ -55,8 +55,17 @@ export function getText(
   });
 }
 
-/** An HttpGet for public issuer URLs; `ca` adds a trusted CA (tests), on top of node's public roots. */
-export function issuerGetter(options: { ca?: string; timeoutMs: number }): HttpGet {
-  const tls: https.RequestOptions = options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {};
-  return (url) => getText(url, { ...tls, agent: false }, options.timeoutMs);
+/**
+ * An HttpGet for public issuer URLs; `ca` adds a trusted CA (tests), on top of node's public roots, and
+ * `env`'s HTTPS_PROXY / HTTP_PROXY / NO_PROXY (upper or lower case) route the requests through a proxy,
+ * as curl and the AWS CLI do.
+ */
+export function issuerGetter(options: { ca?: string; timeoutMs: number; env: NodeJS.ProcessEnv }): HttpGet {
+  const ca = options.ca !== undefined ? { ca: [...rootCertificates, options.ca] } : {};
+  const httpsAgent = new https.Agent({ ...ca, proxyEnv: options.env });
+  const httpAgent = new http.Agent({ proxyEnv: options.env });
+  return (url) => {
+    const agent = new URL(url).protocol === "http:" ? httpAgent : httpsAgent;
+    return getText(url, { ...ca, agent }, options.timeoutMs);
+  };
 }

@@ -22,11 +22,17 @@ export function issuerProblem(issuer: string): string | undefined {
   if (url.protocol !== "https:") {
     return `${JSON.stringify(issuer)} must use https: STS fetches the discovery document only over HTTPS`;
   }
-  if (url.username !== "" || url.password !== "") {
-    return `${JSON.stringify(issuer)} must not carry a user name or password`;
+  if (url.username !== "" || url.password !== "" || authority(issuer).includes("@")) {
+    return `${JSON.stringify(issuer)} must not carry a user name or password (IAM refuses such provider URLs)`;
   }
   if (issuer.includes("?") || issuer.includes("#")) {
-    return `${JSON.stringify(issuer)} must not have a query or fragment (OIDC discovery forbids them)`;
+    return `${JSON.stringify(issuer)} must not have a query or fragment (OIDC discovery forbids them, and IAM refuses them)`;
+  }
+  if (hasPort(issuer)) {
+    return (
+      `${JSON.stringify(issuer)} has a port: IAM refuses OIDC provider URLs with a port, even :443. ` +
+      `Serve the issuer on the https default port and use ${JSON.stringify(`https://${url.hostname}${url.pathname === "/" ? "" : url.pathname}`)}`
+    );
   }
   if (issuer.endsWith("/")) {
     return (
@@ -36,6 +42,22 @@ export function issuerProblem(issuer: string): string | undefined {
     );
   }
   return undefined;
+}
+
+/** The text between "//" and the path: userinfo, host and port as written (URL drops a default :443). */
+function authority(issuer: string): string {
+  const start = issuer.indexOf("//") + 2;
+  const end = issuer.slice(start).search(/[/?#]/);
+  return end === -1 ? issuer.slice(start) : issuer.slice(start, start + end);
+}
+
+function hasPort(issuer: string): boolean {
+  const hostAndPort = authority(issuer).replace(/^.*@/, "");
+  // An IPv6 literal's colons are inside its brackets.
+  const afterHost = hostAndPort.startsWith("[")
+    ? hostAndPort.slice(hostAndPort.indexOf("]") + 1)
+    : hostAndPort;
+  return afterHost.includes(":");
 }
 
 /** The issuer without "https://": the name IAM gives the OIDC provider and the prefix of its condition keys. */

@@ -1,6 +1,9 @@
 // The per-namespace role policy (--role-policy-file): which IAM role ARNs a namespace's ServiceAccounts may name.
 
-/** One allowed-role glob: `*` matches any run of characters (`/` and `:` included), `?` exactly one. */
+/**
+ * One allowed-role glob: `*` matches any run of characters (`/` and `:` included), `?` exactly one; neither
+ * matches a line break, so a value with a second line never matches.
+ */
 export interface RolePattern {
   /** As written in the policy file. */
   readonly pattern: string;
@@ -43,7 +46,8 @@ function rolePattern(pattern: string): RolePattern {
     else if (character === "?") source += ".";
     else source += character.replace(/[\\^$.|+()[\]{}]/g, "\\$&");
   }
-  return { pattern, matcher: new RegExp(`^${source}$`, "s") };
+  // Without the "s" flag `.` stops at line breaks, and `$` (no "m" flag) only matches at the very end.
+  return { pattern, matcher: new RegExp(`^${source}$`) };
 }
 
 /**

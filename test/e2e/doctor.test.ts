@@ -65,7 +65,8 @@ async function publishIssuer(dir: string): Promise<void> {
 
 before(async () => {
   issuerServer = await startIssuerServer();
-  issuer = issuerServer.origin;
+  // A portless public URL (IAM refuses ports), reached through the issuer server's proxy.
+  issuer = issuerServer.issuer;
   cluster = await startCluster({ issuer });
   const work = join(cluster.dir, "doctor");
   await mkdir(work);
@@ -111,15 +112,19 @@ after(async () => {
 });
 
 function doctor(): Promise<CliResult> {
-  return runCli([
-    "doctor",
-    "--kubeconfig",
-    cluster.kubeconfigPath,
-    "--webhook-config-name",
-    configurationName,
-    "--ca-file",
-    issuerCaPath,
-  ]);
+  return runCli(
+    [
+      "doctor",
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      "--webhook-config-name",
+      configurationName,
+      "--ca-file",
+      issuerCaPath,
+    ],
+    60_000,
+    issuerServer.proxyEnv,
+  );
 }
 
 /** The lines every run prints before the ServiceAccount checks: configuration, certificate, answer. */

@@ -50,9 +50,10 @@ let generated: CliResult;
 let exported: CliResult;
 
 before(async () => {
-  // The issuer server listens first, so the API server's tokens carry its URL as iss.
+  // The issuer server listens first; the API server's tokens carry its portless public URL as iss (IAM
+  // refuses ports), which the CLI reaches through the server's proxy (HTTPS_PROXY).
   issuerServer = await startIssuerServer();
-  issuer = issuerServer.origin;
+  issuer = issuerServer.issuer;
   cluster = await startCluster({ issuer });
   await cluster.createNamespace(namespace);
   await cluster.client.request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
@@ -248,16 +249,11 @@ for (const [what, dir] of [
   test(`oidc verify passes every check for the token against the ${what} documents, served over HTTPS`, async () => {
     await publish(dir());
     const { kid } = decodeProtectedHeader(token);
-    const result = await runCli([
-      "oidc",
-      "verify",
-      "--issuer",
-      issuer,
-      "--token",
-      tokenPath,
-      "--ca-file",
-      caPath,
-    ]);
+    const result = await runCli(
+      ["oidc", "verify", "--issuer", issuer, "--token", tokenPath, "--ca-file", caPath],
+      60_000,
+      issuerServer.proxyEnv,
+    );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(result.stderr, "");
     const lines = result.stdout.trimEnd().split("\n");
@@ -282,18 +278,22 @@ for (const [what, dir] of [
 
 test("oidc verify exits 1 with the failed audience check when the role expects another audience", async () => {
   await publish(generatedDir);
-  const result = await runCli([
-    "oidc",
-    "verify",
-    "--issuer",
-    issuer,
-    "--token",
-    tokenPath,
-    "--ca-file",
-    caPath,
-    "--audience",
-    "other.example.com",
-  ]);
+  const result = await runCli(
+    [
+      "oidc",
+      "verify",
+      "--issuer",
+      issuer,
+      "--token",
+      tokenPath,
+      "--ca-file",
+      caPath,
+      "--audience",
+      "other.example.com",
+    ],
+    60_000,
+    issuerServer.proxyEnv,
+  );
   assert.equal(result.code, 1, result.stdout + result.stderr);
   const failed = result.stdout.split("\n").filter((line) => line.startsWith("FAIL"));
   assert.deepEqual(failed, [

@@ -243,6 +243,35 @@ describe("the role policy in the server", () => {
       /web_identity_webhook_reviews_total\{outcome="skipped",reason="role-not-allowed"\} 2/,
     );
   });
+  test("refuses a role-arn with a newline and a second ARN that a * pattern would have matched, and counts why", async () => {
+    const smuggled = `${appRole}-x\narn:aws:iam::999999999999:role/admin`;
+    const policyWebhook = await inMemoryWebhook({
+      serviceAccounts: [
+        { namespace: "shop", name: "smuggler", annotations: { [`${prefix}/role-arn`]: smuggled } },
+      ],
+      engine: {
+        ...defaultEngineOptions,
+        rolePolicy: rolePolicyFrom({ namespaces: { shop: [`${appRole}-*`] } }),
+      },
+    });
+    try {
+      const body = podReview(
+        { spec: { serviceAccountName: "smuggler", containers: [{ name: "c" }] } },
+        "shop",
+      );
+      const answer = checkAnswer(body, await policyWebhook.post(body));
+      assert.ok(answer?.allowed);
+      assert.equal(answer.patch, undefined);
+      assert.equal(policyWebhook.log.lines().at(-1)?.reason, "role-arn-invalid");
+      assert.match(answer.warnings[1] ?? "", /role policy admits only IAM role ARNs/);
+      assert.match(
+        await policyWebhook.metrics.registry.metrics(),
+        /web_identity_webhook_reviews_total\{outcome="skipped",reason="role-arn-invalid"\} 1/,
+      );
+    } finally {
+      await policyWebhook.app.close();
+    }
+  });
 });
 
 function plainHttp(port: number, method: string, path: string): Promise<{ status: number; text: string }> {

@@ -76,6 +76,26 @@ test("issues a ServiceAccount token for sts.amazonaws.com from the configured is
   assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 3600);
 });
 
+test("authenticates a token for its issuer, and not one for sts.amazonaws.com (docs/self-hosted.md's --api-audiences)", async () => {
+  const own = "audiences";
+  await cluster.createNamespace(own);
+  const authenticated = async (audience: string): Promise<boolean> => {
+    const { status } = await cluster.client.request<TokenRequest>(
+      "POST",
+      `/api/v1/namespaces/${own}/serviceaccounts/default/token`,
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience] } },
+    );
+    const review = await cluster.client.request<{ status: { authenticated?: boolean } }>(
+      "POST",
+      "/apis/authentication.k8s.io/v1/tokenreviews",
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token: status.token } },
+    );
+    return review.status.authenticated === true;
+  };
+  assert.equal(await authenticated(cluster.issuer), true);
+  assert.equal(await authenticated("sts.amazonaws.com"), false);
+});
+
 test("keeps the pod across an API server restart on the same port", async () => {
   const beforeRestart = await cluster.client.request<Pod>("GET", `/api/v1/namespaces/${namespace}/pods/app`);
   const firstPid = cluster.pids().apiServer;

@@ -40,7 +40,10 @@ export interface TestCluster {
 export interface ClusterOptions {
   /** Defaults to https://issuer.example.test */
   issuer?: string;
-  /** Defaults to sts.amazonaws.com and the issuer. */
+  /**
+   * Defaults to the issuer alone, as docs/self-hosted.md advises: with sts.amazonaws.com in it, the API
+   * server would accept tokens meant for AWS as its own.
+   */
   apiAudiences?: string[];
 }
 
@@ -51,7 +54,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const binaries = await ensureClusterBinaries();
   const dir = await mkdtemp(join(tmpdir(), "web-identity-webhook-e2e-"));
   const issuer = options.issuer ?? defaultIssuer;
-  const apiAudiences = options.apiAudiences ?? ["sts.amazonaws.com", issuer];
+  const apiAudiences = options.apiAudiences ?? [issuer];
 
   let etcd: Etcd | undefined;
   let apiServer: ManagedProcess | undefined;

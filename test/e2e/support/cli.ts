@@ -10,13 +10,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `node dist/cli/main.js ...args`, killed after timeoutMs; never rejects on a non-zero exit. */
-export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+/**
+ * `node dist/cli/main.js ...args`, killed after timeoutMs; never rejects on a non-zero exit. `env` is added
+ * to this process's environment (e.g. HTTPS_PROXY).
+ */
+export function runCli(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [mainScript, ...args],
-      { timeout: timeoutMs, killSignal: "SIGKILL" },
+      { timeout: timeoutMs, killSignal: "SIGKILL", env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : error.code;
         if (typeof code !== "number") {

@@ -9,6 +9,7 @@ import { buildIssuerDocuments, type IssuerDocuments } from "../../../src/oidc/do
 import { parseServiceAccountKeys } from "../../../src/oidc/keys.js";
 import { captureIo } from "../oidc/capture.js";
 import { kubernetesKids, readFixture } from "../oidc/fixtures.js";
+import { type IssuerProxy, publicIssuer, startIssuerProxy } from "../oidc/issuer-server.js";
 import { caBundleOf, createCa, issueServing, type TestCa } from "./certificates.js";
 import { serverName, webhookName } from "./cluster-objects.js";
 import { type StubAnswer, type StubApiServer, startStubApiServer } from "./stub-apiserver.js";
@@ -26,6 +27,7 @@ let apiCa: TestCa;
 let webhookCa: TestCa;
 let webhookServing: TestCa;
 let apiServer: StubApiServer;
+let proxy: IssuerProxy | undefined;
 let webhook: WebhookServer;
 let documents: IssuerDocuments;
 let dir: string;
@@ -118,7 +120,7 @@ function healthyCluster(url: URL): StubAnswer | undefined {
 }
 
 async function doctor(...argv: string[]) {
-  const captured = captureIo();
+  const captured = captureIo(proxy?.env);
   const code = await runDoctor(argv, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
@@ -127,10 +129,14 @@ before(async () => {
   apiCa = await createCa("stub kube-apiserver CA");
   webhookCa = await createCa("web-identity-webhook CA");
   webhookServing = await issueServing(webhookCa, { dns: [serverName] });
-  apiServer = await startStubApiServer(await issueServing(apiCa, { ips: ["127.0.0.1"] }));
+  apiServer = await startStubApiServer(
+    await issueServing(apiCa, { ips: ["127.0.0.1"], dns: [new URL(publicIssuer).hostname] }),
+  );
+  // The cluster's issuer is a portless public URL (IAM refuses ports) that the proxy maps to the API
+  // server, which the test trusts through --ca-file.
+  proxy = await startIssuerProxy(Number(new URL(apiServer.origin).port));
   webhook = await startWebhookServer(webhookServing);
-  // The cluster's issuer is its API server's own URL, which the test trusts through --ca-file.
-  documents = await buildIssuerDocuments(apiServer.origin, keys);
+  documents = await buildIssuerDocuments(publicIssuer, keys);
   apiServer.handler = (url) => overrides.get(url.pathname) ?? healthyCluster(url);
   dir = await mkdtemp(join(tmpdir(), "doctor-cli-"));
   kubeconfig = join(dir, "kubeconfig");
@@ -160,6 +166,7 @@ beforeEach(() => {
 });
 
 after(async () => {
+  await proxy?.close();
   await apiServer.close();
   await webhook.close();
   await rm(dir, { recursive: true, force: true });
@@ -168,7 +175,7 @@ after(async () => {
 describe("web-identity-webhook doctor against a stub API server and a real HTTPS webhook", () => {
   it("prints ok for every check of a healthy cluster and exits 0", async () => {
     const { code, stdout, stderr } = await doctor("--kubeconfig", kubeconfig, "--ca-file", caFile);
-    const issuer = apiServer.origin;
+    const issuer = publicIssuer;
     const validTo = new Date(new X509Certificate(webhookServing.cert).validTo).toISOString();
     assert.equal(stderr, "");
     assert.deepEqual(stdout.trimEnd().split("\n"), [
@@ -318,7 +325,17 @@ describe("web-identity-webhook doctor usage", () => {
     [
       "an --issuer-url that is not a URL",
       ["--issuer-url", "oidc.example.com"],
-      '--issuer-url: "oidc.example.com" is not a URL',
+      '--issuer-url: "oidc.example.com" is not a URL (e.g. https://oidc.example.com/my-cluster)',
+    ],
+    [
+      "an --issuer-url with a port, which IAM refuses",
+      ["--issuer-url", "https://oidc.example.com:8443/prod"],
+      '--issuer-url: "https://oidc.example.com:8443/prod" has a port: IAM refuses OIDC provider URLs with a port, even :443. Serve the issuer on the https default port and use "https://oidc.example.com/prod"',
+    ],
+    [
+      "an --issuer-url with a user name",
+      ["--issuer-url", "https://me@oidc.example.com/prod"],
+      '--issuer-url: "https://me@oidc.example.com/prod" must not carry a user name or password (IAM refuses such provider URLs)',
     ],
     [
       "an unreadable --ca-file",

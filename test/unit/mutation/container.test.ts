@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { addEnvironment, addTokenMount, setsAllAwsVariables } from "../../../src/mutation/container.js";
+import {
+  addEnvironment,
+  addTokenMount,
+  envFromWarning,
+  missingEnvironment,
+  setsAllAwsVariables,
+  tokenMountConflict,
+} from "../../../src/mutation/container.js";
 import { defaultEngineOptions } from "../../../src/mutation/options.js";
 import { planMutation } from "../../../src/mutation/plan.js";
 import type { Container } from "../../../src/mutation/pod.js";
@@ -92,7 +99,9 @@ describe("addEnvironment", () => {
     ],
   ];
   for (const [name, container, usedPlan, expected] of cases) {
-    test(name, () => assert.deepEqual(addEnvironment(container, path, usedPlan), expected));
+    test(name, () =>
+      assert.deepEqual(addEnvironment(container, path, missingEnvironment(container, usedPlan)), expected),
+    );
   }
 });
 
@@ -119,15 +128,17 @@ describe("addTokenMount", () => {
       [{ op: "add", path: `${path}/volumeMounts/-`, value: mount }],
     ],
     [
-      "adds nothing when a mount of that name exists elsewhere",
-      { name: "app", volumeMounts: [{ name: "aws-iam-token", mountPath: "/elsewhere" }] },
+      "adds nothing when the container already has the token mount",
+      { name: "app", volumeMounts: [mount] },
       [],
     ],
     [
-      "adds nothing when another volume is mounted at the mount path",
+      "adds nothing when the container has the token mount written with a trailing slash and //",
       {
         name: "app",
-        volumeMounts: [{ name: "mine", mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount" }],
+        volumeMounts: [
+          { name: "aws-iam-token", mountPath: "/var/run//secrets/eks.amazonaws.com/./serviceaccount/" },
+        ],
       },
       [],
     ],
@@ -135,6 +146,97 @@ describe("addTokenMount", () => {
   for (const [name, container, expected] of cases) {
     test(name, () => assert.deepEqual(addTokenMount(container, path, plan), expected));
   }
+});
+
+describe("tokenMountConflict", () => {
+  const tokenDir = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
+  const cases: readonly [string, Container, RegExp | undefined][] = [
+    ["finds none in a container without mounts", { name: "app" }, undefined],
+    [
+      "finds none beside other mounts",
+      { name: "app", volumeMounts: [{ name: "data", mountPath: "/data" }] },
+      undefined,
+    ],
+    [
+      "finds none in the webhook's own mount, written with a trailing slash",
+      { name: "app", volumeMounts: [{ name: "aws-iam-token", mountPath: `${tokenDir}/` }] },
+      undefined,
+    ],
+    [
+      "finds none for a volume mounted above the token path",
+      { name: "app", volumeMounts: [{ name: "secrets", mountPath: "/var/run/secrets/eks.amazonaws.com" }] },
+      undefined,
+    ],
+    [
+      "finds the token volume mounted elsewhere",
+      { name: "app", volumeMounts: [{ name: "aws-iam-token", mountPath: "/elsewhere" }] },
+      /^container "app" mounts volume aws-iam-token at "\/elsewhere", not whole at "\/var\/run\/secrets\/eks.amazonaws.com\/serviceaccount"; it gets no AWS environment or token mount/,
+    ],
+    [
+      "finds the token volume mounted at the token path through a subPath",
+      { name: "app", volumeMounts: [{ name: "aws-iam-token", mountPath: tokenDir, subPath: "token" }] },
+      / with a subPath, not whole at /,
+    ],
+    [
+      "finds another volume at the token path",
+      { name: "app", volumeMounts: [{ name: "mine", mountPath: tokenDir }] },
+      /^container "app" mounts volume "mine" at "\/var\/run\/secrets\/eks.amazonaws.com\/serviceaccount", the webhook's token path/,
+    ],
+    [
+      "finds another volume at the token path written with a trailing slash",
+      { name: "app", volumeMounts: [{ name: "mine", mountPath: `${tokenDir}/` }] },
+      /mounts volume "mine" at "\/var\/run\/secrets\/eks.amazonaws.com\/serviceaccount\/", the webhook's token path/,
+    ],
+    [
+      "finds another volume at the token path written with // and .",
+      {
+        name: "app",
+        volumeMounts: [{ name: "mine", mountPath: "/var/run/secrets//eks.amazonaws.com/./serviceaccount" }],
+      },
+      /mounts volume "mine" at .*, the webhook's token path/,
+    ],
+    [
+      "finds another volume mounted on the token file itself",
+      { name: "app", volumeMounts: [{ name: "mine", mountPath: `${tokenDir}/token` }] },
+      /mounts volume "mine" at .*, the webhook's token path/,
+    ],
+  ];
+  for (const [name, container, expected] of cases) {
+    test(name, () => {
+      const conflict = tokenMountConflict(container, plan);
+      if (expected === undefined) assert.equal(conflict, undefined);
+      else assert.match(conflict ?? "", expected);
+    });
+  }
+});
+
+describe("envFromWarning", () => {
+  const added = missingEnvironment({ name: "app" }, fullPlan);
+  const cases: readonly [string, Container, string | undefined][] = [
+    ["says nothing without envFrom", { name: "app" }, undefined],
+    [
+      "names the variables and the sources an unprefixed envFrom could shadow",
+      { name: "app", envFrom: [{ configMapRef: { name: "settings" } }, { secretRef: { name: "keys" } }] },
+      'container "app": the webhook sets AWS_STS_REGIONAL_ENDPOINTS, AWS_DEFAULT_REGION, AWS_REGION, AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE in env, which takes precedence over the same names from envFrom (ConfigMap "settings", Secret "keys"); to keep your own values, set them in env',
+    ],
+    [
+      "names only the variables a prefix can produce",
+      { name: "app", envFrom: [{ prefix: "AWS_ROLE", configMapRef: { name: "role" } }] },
+      'container "app": the webhook sets AWS_ROLE_ARN in env, which takes precedence over the same names from envFrom (ConfigMap "role"); to keep your own values, set them in env',
+    ],
+    [
+      "says nothing when every prefix rules the variables out",
+      { name: "app", envFrom: [{ prefix: "APP_", configMapRef: { name: "settings" } }] },
+      undefined,
+    ],
+  ];
+  for (const [name, container, expected] of cases) {
+    test(name, () => assert.equal(envFromWarning(container, added), expected));
+  }
+
+  test("says nothing when the webhook adds no variable", () => {
+    assert.equal(envFromWarning({ name: "app", envFrom: [{ configMapRef: { name: "c" } }] }, []), undefined);
+  });
 });
 
 describe("setsAllAwsVariables", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultEngineOptions } from "../../../src/mutation/options.js";
-import { isWindowsPod, planMutation } from "../../../src/mutation/plan.js";
+import { isWindowsPod, normalizeMountPath, planMutation } from "../../../src/mutation/plan.js";
 import type { Pod } from "../../../src/mutation/pod.js";
 
 const identity = {
@@ -14,6 +14,18 @@ const linuxPod: Pod = { spec: { containers: [{ name: "app" }] } };
 const windowsPod: Pod = {
   spec: { containers: [{ name: "app" }], nodeSelector: { "kubernetes.io/os": "windows" } },
 };
+
+const mountPathCases: readonly [string, string][] = [
+  ["/var/run/secrets/x", "/var/run/secrets/x"],
+  ["/var/run/secrets/x/", "/var/run/secrets/x"],
+  ["/var/run//secrets/x//", "/var/run/secrets/x"],
+  ["/var/run/./secrets/x/.", "/var/run/secrets/x"],
+  ["/", "/"],
+];
+for (const [path, expected] of mountPathCases) {
+  test(`normalizes the mount path ${JSON.stringify(path)} to ${JSON.stringify(expected)}`, () =>
+    assert.equal(normalizeMountPath(path), expected));
+}
 
 const windowsCases: readonly [string, Pod, boolean][] = [
   ["a pod without a node selector runs on Linux", linuxPod, false],
@@ -29,6 +41,22 @@ const windowsCases: readonly [string, Pod, boolean][] = [
     false,
   ],
   ["a pod without a spec runs on Linux", {}, false],
+  [
+    "spec.os.name: windows selects Windows without a node selector",
+    { spec: { os: { name: "windows" } } },
+    true,
+  ],
+  ["spec.os.name: linux selects Linux", { spec: { os: { name: "linux" } } }, false],
+  [
+    "spec.os.name wins over a node selector, as the kubelet enforces it",
+    { spec: { os: { name: "linux" }, nodeSelector: { "kubernetes.io/os": "windows" } } },
+    false,
+  ],
+  [
+    "an empty spec.os.name falls back to the node selector",
+    { spec: { os: { name: "" }, nodeSelector: { "kubernetes.io/os": "windows" } } },
+    true,
+  ],
 ];
 for (const [name, pod, expected] of windowsCases) {
   test(name, () => assert.equal(isWindowsPod(pod), expected));
@@ -37,6 +65,7 @@ for (const [name, pod, expected] of windowsCases) {
 test("plans the role and the Linux token file for a Linux pod", () => {
   assert.deepEqual(planMutation(identity, linuxPod, defaultEngineOptions), {
     mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+    normalizedMountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
     mount: {
       name: "aws-iam-token",
       readOnly: true,

@@ -48,7 +48,14 @@ function token(claims: JWTPayload = {}, kid = kubernetesKids.rsa, signer = rsaSi
 async function run(request: Partial<VerifyRequest> = {}, trustTestCa = true): Promise<string[]> {
   const checks: readonly Check[] = await verifyIssuer(
     { issuer, audience: "sts.amazonaws.com", ...request },
-    { get: issuerGetter({ ...(trustTestCa ? { ca: server.caPem } : {}), timeoutMs: 5000 }), now: () => now },
+    {
+      get: issuerGetter({
+        ...(trustTestCa ? { ca: server.caPem } : {}),
+        timeoutMs: 5000,
+        env: server.proxyEnv,
+      }),
+      now: () => now,
+    },
   );
   return checks.map(formatCheck);
 }
@@ -59,7 +66,7 @@ function failures(lines: string[]): string[] {
 
 before(async () => {
   server = await startIssuerServer();
-  issuer = server.origin;
+  issuer = server.issuer;
   goodDocuments = await buildIssuerDocuments(issuer, keys);
 });
 
@@ -91,11 +98,23 @@ describe("verifyIssuer against a local HTTPS issuer", () => {
     ]);
   });
 
+  it("fails when --issuer has a port, which IAM refuses, and still checks the documents under it", async () => {
+    const lines = await run({ issuer: server.origin });
+    assert.equal(
+      lines[0],
+      `FAIL issuer URL "${server.origin}" has a port: IAM refuses OIDC provider URLs with a port, even :443. Serve the issuer on the https default port and use "https://127.0.0.1" — fix: use one exact https URL everywhere: kube-apiserver's first --service-account-issuer, \`oidc generate --issuer\` and the IAM OIDC provider`,
+    );
+    assert.equal(
+      lines[1],
+      `ok   discovery document served at ${server.origin}/.well-known/openid-configuration`,
+    );
+  });
+
   it("fails when --issuer has a trailing slash, and still checks the documents under it", async () => {
     const lines = await run({ issuer: `${issuer}/` });
     assert.match(
       lines[0] ?? "",
-      /^FAIL issuer URL "https:\/\/127\.0\.0\.1:\d+\/" ends with "\/": STS compares/,
+      /^FAIL issuer URL "https:\/\/issuer\.example\.test\/" ends with "\/": STS compares/,
     );
     assert.equal(lines[1], `ok   discovery document served at ${issuer}/.well-known/openid-configuration`);
     assert.equal(
@@ -227,7 +246,7 @@ describe("oidc verify command", () => {
 
   async function verifyCommand(tokenText: string) {
     await writeFile(join(dir, "token"), `${tokenText}\n`);
-    const captured = captureIo();
+    const captured = captureIo(server.proxyEnv);
     const code = await runOidc(
       ["verify", "--issuer", issuer, "--token", join(dir, "token"), "--ca-file", join(dir, "ca.crt")],
       captured.io,

@@ -101,6 +101,24 @@ describe("isRoleAllowed", () => {
         role: "arn:aws:iam::111122223333:role/aXbbc",
         allowed: false,
       },
+      {
+        name: "never lets * match across a newline into a second ARN",
+        namespace: "team-a",
+        role: "arn:aws:iam::111122223333:role/team-a-x\narn:aws:iam::999999999999:role/admin",
+        allowed: false,
+      },
+      {
+        name: "never lets * match a carriage return",
+        namespace: "team-a",
+        role: "arn:aws:iam::111122223333:role/team-a-x\r",
+        allowed: false,
+      },
+      {
+        name: "never lets ? match a newline",
+        namespace: "team-b",
+        role: "arn:aws:iam::444455556666:role/app-\n",
+        allowed: false,
+      },
     ];
   for (const { name, namespace, role, allowed, policy: given } of cases) {
     test(name, () => {
