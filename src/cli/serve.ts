@@ -107,12 +107,15 @@ async function serve(
       metrics,
       certificate,
       maxBodyBytes: config.maxBodyBytes,
+      maxReviewsInFlight: config.maxReviewsInFlight,
+      maxBytesInFlight: config.maxBytesInFlight,
       lookupTimeoutMs: config.lookupTimeoutMs,
       ...(controller !== undefined ? { isCertificateTrusted: () => controller.isReady() } : {}),
     },
     {
       listenAddress: config.listenAddress,
       port: config.port,
+      maxConnections: config.maxConnections,
       shutdownDelayMs: config.shutdownDelayMs,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       ...(config.metricsPort > 0 ? { metricsPort: config.metricsPort } : {}),
@@ -177,10 +180,16 @@ async function serviceAccountSource(
       events: {
         cacheMiss: () => metrics.cacheMiss(),
         liveLookup: (outcome) => metrics.liveLookup(outcome),
+        negativeCacheHit: () => metrics.negativeCacheHit(),
+        lookupRateLimited: () => metrics.lookupRateLimited(),
         watchRestart: (reason) => metrics.watchRestart(reason),
       },
     },
-    { lookupTimeoutMs: config.lookupTimeoutMs },
+    {
+      lookupTimeoutMs: config.lookupTimeoutMs,
+      lookupRatePerSecond: config.lookupRatePerSecond,
+      negativeCacheTtlMs: config.negativeCacheTtlMs,
+    },
   );
 }
 

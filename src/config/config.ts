@@ -14,7 +14,12 @@ export interface ServeConfig {
   readonly kubeconfig?: string;
   readonly serviceAccountsFile?: string;
   readonly lookupTimeoutMs: number;
+  readonly lookupRatePerSecond: number;
+  readonly negativeCacheTtlMs: number;
   readonly maxBodyBytes: number;
+  readonly maxReviewsInFlight: number;
+  readonly maxBytesInFlight: number;
+  readonly maxConnections: number;
   readonly shutdownTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly logLevel: string;
@@ -82,7 +87,12 @@ export function serveConfigFrom(values: FlagValues): ServeConfig {
     tlsKey: requiredString(values, "tls-key"),
     generateSelfSigned: boolValue(values, "generate-self-signed"),
     lookupTimeoutMs: intValue(values, "lookup-timeout"),
+    lookupRatePerSecond: intValue(values, "lookup-rate"),
+    negativeCacheTtlMs: intValue(values, "negative-cache-ttl"),
     maxBodyBytes: intValue(values, "max-body-bytes"),
+    maxReviewsInFlight: intValue(values, "max-reviews-in-flight"),
+    maxBytesInFlight: intValue(values, "max-bytes-in-flight"),
+    maxConnections: intValue(values, "max-connections"),
     shutdownTimeoutMs: intValue(values, "shutdown-timeout"),
     shutdownDelayMs: intValue(values, "shutdown-delay"),
     logLevel: requiredString(values, "log-level"),

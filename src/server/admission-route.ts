@@ -4,11 +4,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from "pino";
 import { reviewResponseJson } from "../admission/response.js";
 import { decodeReview } from "../admission/review.js";
+import type { AdmissionLimits, OverloadLimit } from "./admission-limits.js";
 import { type ErrorReply, errorReply, HttpError, sendError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { type ReviewDeps, reviewPod } from "./review.js";
 
 export interface AdmissionRouteDeps extends ReviewDeps {
+  readonly limits: AdmissionLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly maxBodyBytes: number;
@@ -41,8 +43,24 @@ function parseJson(
   }
 }
 
+/** Seconds a client is told to wait after a 429: a review in flight is answered within milliseconds. */
+export const overloadRetryAfterSeconds = 1;
+
+const overloadMessages: Readonly<Record<OverloadLimit, string>> = {
+  "reviews-in-flight": "too many reviews in flight (--max-reviews-in-flight); retry shortly",
+  "bytes-in-flight": "too many request bytes in flight (--max-bytes-in-flight); retry shortly",
+};
+
+/** A declared Content-Length, or undefined for a chunked body (a bad value is fastify's 400 later). */
+function declaredLength(request: FastifyRequest): number | undefined {
+  const header = request.headers["content-length"];
+  if (header === undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 export function admissionRoutes(deps: AdmissionRouteDeps) {
-  const { logger, metrics, maxBodyBytes } = deps;
+  const { logger, metrics, maxBodyBytes, limits } = deps;
 
   function rejected(reply: FastifyReply, answer: ErrorReply): void {
     const durationMs = elapsedMs(reply.request);
@@ -59,8 +77,22 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
     // fastify's reply.elapsedTime stays 0 unless its own request logging or an onResponse hook is on, so the
     // review is timed here, from the head's arrival (before the body is read) to the answer.
     app.decorateRequest("reviewStartedAt", 0);
-    app.addHook("onRequest", (request, _reply, done) => {
+    app.addHook("onRequest", (request, reply, done) => {
       request.reviewStartedAt = performance.now();
+      // Judged on the head alone, before the body is read: a refused body is never buffered. The body is
+      // not drained either; the connection closes after the answer.
+      const ticket = limits.admit(declaredLength(request));
+      if (!ticket.admitted) {
+        metrics.overloaded(ticket.limit);
+        reply
+          .code(429)
+          .header("retry-after", String(overloadRetryAfterSeconds))
+          .header("connection", "close")
+          .send({ error: overloadMessages[ticket.limit] });
+        return;
+      }
+      // "close" comes once the answer is sent or the connection is gone, whichever way the request ends.
+      reply.raw.once("close", ticket.release);
       done();
     });
     app.removeAllContentTypeParsers();

@@ -4,6 +4,7 @@ import fastify, { type FastifyError, type FastifyInstance, type FastifyServerFac
 import type { Logger } from "pino";
 import type { EngineOptions } from "../mutation/options.js";
 import type { ServiceAccountSource } from "../serviceaccounts/source.js";
+import { createAdmissionLimits } from "./admission-limits.js";
 import { admissionRoutes } from "./admission-route.js";
 import { errorReply, notFound, sendError } from "./errors.js";
 import { healthRoutes } from "./health.js";
@@ -16,6 +17,9 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** --max-body-bytes: larger bodies get 413, judged from Content-Length or while streaming. */
   readonly maxBodyBytes: number;
+  /** --max-reviews-in-flight and --max-bytes-in-flight: over either, /mutate answers 429 with Retry-After. */
+  readonly maxReviewsInFlight: number;
+  readonly maxBytesInFlight: number;
   /** --lookup-timeout, which the source enforces; the review adds a backstop a little later. */
   readonly lookupTimeoutMs: number;
   isCertificateLoaded(): boolean;
@@ -72,8 +76,15 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
       ...(deps.isDraining !== undefined ? { isDraining: deps.isDraining } : {}),
     }),
   );
+  const limits = createAdmissionLimits({
+    maxReviewsInFlight: deps.maxReviewsInFlight,
+    maxBytesInFlight: deps.maxBytesInFlight,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  deps.metrics.inFlightFrom(limits);
   app.register(
     admissionRoutes({
+      limits,
       options: deps.options,
       source: deps.source,
       lookupGuardMs: deps.lookupTimeoutMs + lookupGuardSlackMs,

@@ -1,6 +1,7 @@
 // The webhook's Prometheus metrics on a registry of its own, with one method per event other parts report.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { AdmissionLimits, OverloadLimit } from "./admission-limits.js";
 
 /** mutated: a non-empty patch; skipped: admitted unchanged; error: admitted unchanged because something failed; invalid: 4xx. */
 export type ReviewOutcome = "mutated" | "skipped" | "error" | "invalid";
@@ -13,12 +14,20 @@ export interface Metrics {
   cacheMiss(): void;
   /** A live ServiceAccount GET finished, e.g. "found", "not-found", "error", "timeout". */
   liveLookup(outcome: string): void;
+  /** A ServiceAccount a live GET recently found absent was answered absent again, without a GET. */
+  negativeCacheHit(): void;
+  /** A cache miss was refused without a GET because the live lookups' rate limit was spent. */
+  lookupRateLimited(): void;
   /** The ServiceAccount watch started again, e.g. "expired", "error", "closed". */
   watchRestart(reason: string): void;
   /** The served certificate's notAfter, in seconds since the epoch. */
   certificateExpiry(epochSeconds: number): void;
   /** Where the ServiceAccount cache size gauge reads from at each scrape. */
   cacheSizeFrom(size: () => number): void;
+  /** A /mutate request answered 429 because a cap on work in flight was full. */
+  overloaded(limit: OverloadLimit): void;
+  /** Where the reviews and request bytes in flight gauges read from at each scrape. */
+  inFlightFrom(limits: Pick<AdmissionLimits, "reviewsInFlight" | "bytesInFlight">): void;
 }
 
 export interface MetricsOptions {
@@ -66,6 +75,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const negativeCacheHits = new Counter({
+    name: `${prefix}serviceaccount_negative_cache_hits_total`,
+    help: "Reviews whose ServiceAccount a recent live GET found absent, answered without another GET",
+    registers: [registry],
+  });
+  const lookupsRateLimited = new Counter({
+    name: `${prefix}serviceaccount_lookups_rate_limited_total`,
+    help: "Cache misses refused without a GET by --lookup-rate; their pods were admitted without credentials",
+    registers: [registry],
+  });
   const watchRestarts = new Counter({
     name: `${prefix}serviceaccount_watch_restarts_total`,
     help: "Times the ServiceAccount watch was started again, by reason",
@@ -76,6 +95,33 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${prefix}certificate_expiry_timestamp_seconds`,
     help: "notAfter of the serving certificate, in seconds since the epoch",
     registers: [registry],
+  });
+
+  const overloaded = new Counter({
+    name: `${prefix}reviews_overloaded_total`,
+    help: "/mutate requests answered 429 (Retry-After) because a cap was full, by limit (reviews-in-flight, bytes-in-flight)",
+    labelNames: ["limit"] as const,
+    registers: [registry],
+  });
+  let inFlight: Pick<AdmissionLimits, "reviewsInFlight" | "bytesInFlight"> = {
+    reviewsInFlight: () => 0,
+    bytesInFlight: () => 0,
+  };
+  new Gauge({
+    name: `${prefix}reviews_in_flight`,
+    help: "/mutate requests received and not yet answered",
+    registers: [registry],
+    collect() {
+      this.set(inFlight.reviewsInFlight());
+    },
+  });
+  new Gauge({
+    name: `${prefix}request_bytes_in_flight`,
+    help: "Body bytes those requests declared, charged against --max-bytes-in-flight",
+    registers: [registry],
+    collect() {
+      this.set(inFlight.bytesInFlight());
+    },
   });
 
   // Label lookups hash their values; the review path reuses one child per (outcome, reason).
@@ -94,10 +140,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     cacheMiss: () => cacheMisses.inc(),
     liveLookup: (outcome) => liveLookups.labels(outcome).inc(),
+    negativeCacheHit: () => negativeCacheHits.inc(),
+    lookupRateLimited: () => lookupsRateLimited.inc(),
     watchRestart: (reason) => watchRestarts.labels(reason).inc(),
     certificateExpiry: (epochSeconds) => certificateExpiry.set(epochSeconds),
     cacheSizeFrom(size) {
       cacheSize = size;
+    },
+    overloaded: (limit) => overloaded.labels(limit).inc(),
+    inFlightFrom(limits) {
+      inFlight = limits;
     },
   };
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyServerFactory } from "fastify";
 import { type AppDeps, buildApp } from "./app.js";
 import { type CertificateWatch, loadCertificateFiles, watchCertificateFiles } from "./certificate-files.js";
-import { connectionLimits } from "./connection-limits.js";
+import { capConnections, connectionCap, connectionLimits, fileDescriptorLimit } from "./connection-limits.js";
 import { buildMetricsApp } from "./metrics-app.js";
 import { expirySeconds, type ServingCertificate, secureContextOptions, tlsSettings } from "./tls.js";
 
@@ -32,6 +32,8 @@ export interface ServeOptions {
   readonly shutdownDelayMs?: number;
   /** After the delay, how long close() lets in-flight reviews finish before it closes their connections. */
   readonly shutdownTimeoutMs: number;
+  /** --max-connections: open HTTPS connections at most; idle ones are closed near the cap (capConnections). */
+  readonly maxConnections: number;
   /** Certificate file polling; tests shorten it. */
   readonly certificatePollIntervalMs?: number;
 }
@@ -45,7 +47,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function httpsServerFactory(certificate: ServingCertificate): {
+function httpsServerFactory(
+  certificate: ServingCertificate,
+  maxConnections: number,
+): {
   factory: FastifyServerFactory;
   server: () => Server;
 } {
@@ -64,6 +69,7 @@ function httpsServerFactory(certificate: ServingCertificate): {
       handler,
     );
     server.setTimeout(connectionLimits.socketTimeoutMs);
+    capConnections(server, maxConnections);
     return server;
   }) as unknown as FastifyServerFactory;
   return {
@@ -87,7 +93,15 @@ export async function startServer(deps: ServerDeps, options: ServeOptions): Prom
       : undefined;
   if (files !== undefined) await loadCertificateFiles(files, certificate);
 
-  const https = httpsServerFactory(certificate);
+  const fileLimit = await fileDescriptorLimit();
+  const maxConnections = connectionCap(options.maxConnections, fileLimit);
+  if (maxConnections < options.maxConnections) {
+    logger.warn(
+      { maxConnections: options.maxConnections, fileLimit, lowered: maxConnections },
+      "--max-connections is above what the file descriptor limit leaves; lowered (raise the limit or the flag)",
+    );
+  }
+  const https = httpsServerFactory(certificate, maxConnections);
   let draining = false;
   const app = buildApp(
     { ...deps, isCertificateLoaded: () => certificate.isLoaded(), isDraining: () => draining },

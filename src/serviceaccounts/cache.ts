@@ -1,4 +1,5 @@
-// The cluster's ServiceAccounts, listed once and kept current by a watch; a miss falls back to one live GET.
+// The cluster's ServiceAccounts, listed once and kept current by a watch; a miss falls back to one live GET,
+// rate-limited, whose 404 is remembered until its TTL ends or the watch adds the name.
 
 import type { ServiceAccountRecord } from "../mutation/pod.js";
 import {
@@ -16,6 +17,8 @@ import {
   type WatchRestartReason,
 } from "./events.js";
 import { LiveLookups } from "./live-lookup.js";
+import { AbsentServiceAccounts } from "./negative-cache.js";
+import { TokenBucket } from "./rate-limit.js";
 import { type KeepAnnotation, keptAnnotations, ServiceAccountIndex } from "./records.js";
 import type { ServiceAccountSource } from "./source.js";
 
@@ -44,6 +47,13 @@ export interface ServiceAccountCacheTimings {
   readonly retryMaxMs: number;
   /** A watch that stayed open this long resets the failure count. */
   readonly healthyAfterMs: number;
+  /** How long a live GET's 404 is believed (`--negative-cache-ttl`); 0 turns the negative cache off. */
+  readonly negativeCacheTtlMs: number;
+  /** Most absent names remembered; the rate limit already bounds how fast they come (at most burst + rate × TTL). */
+  readonly negativeCacheMaxEntries: number;
+  /** Live GETs per second on misses (`--lookup-rate`); the bucket holds `lookupBurstSeconds` of them. */
+  readonly lookupRatePerSecond: number;
+  readonly lookupBurstSeconds: number;
 }
 
 export interface ServiceAccountCacheOptions extends Partial<ServiceAccountCacheTimings> {
@@ -59,6 +69,10 @@ export const defaultCacheTimings: ServiceAccountCacheTimings = {
   retryBaseMs: 1_000,
   retryMaxMs: 30_000,
   healthyAfterMs: 60_000,
+  negativeCacheTtlMs: 5_000,
+  negativeCacheMaxEntries: 10_000,
+  lookupRatePerSecond: 20,
+  lookupBurstSeconds: 2,
 };
 
 interface WatchEnd {
@@ -81,6 +95,7 @@ export class ServiceAccountCache implements ServiceAccountSource {
   readonly #random: () => number;
   readonly #timings: ServiceAccountCacheTimings;
   readonly #lookups: LiveLookups;
+  readonly #absent: AbsentServiceAccounts;
   readonly #stopping = new AbortController();
   #index = new ServiceAccountIndex();
   #resourceVersion = "";
@@ -99,6 +114,12 @@ export class ServiceAccountCache implements ServiceAccountSource {
     this.#random = deps.random ?? Math.random;
     const { lookupTimeoutMs, ...timings } = options;
     this.#timings = { ...defaultCacheTimings, ...timings };
+    const { negativeCacheTtlMs, negativeCacheMaxEntries, lookupRatePerSecond, lookupBurstSeconds } =
+      this.#timings;
+    this.#absent = new AbsentServiceAccounts(this.#clock, {
+      ttlMs: negativeCacheTtlMs,
+      maxEntries: negativeCacheMaxEntries,
+    });
     this.#lookups = new LiveLookups({
       api: this.#api,
       clock: this.#clock,
@@ -106,6 +127,11 @@ export class ServiceAccountCache implements ServiceAccountSource {
       events: this.#events,
       logger: this.#logger,
       timeoutMs: lookupTimeoutMs,
+      rateLimit: new TokenBucket(this.#clock, {
+        ratePerSecond: lookupRatePerSecond,
+        burst: Math.max(1, Math.round(lookupRatePerSecond * lookupBurstSeconds)),
+      }),
+      absent: this.#absent,
       current: (namespace, name) => this.#index.get(namespace, name),
       remember: (namespace, name, annotations) => this.#index.put(namespace, name, annotations),
     });
@@ -118,6 +144,10 @@ export class ServiceAccountCache implements ServiceAccountSource {
   get(namespace: string, name: string): Promise<ServiceAccountRecord | undefined> {
     const record = this.#index.get(namespace, name);
     if (record !== undefined) return Promise.resolve(record);
+    if (this.#absent.has(namespace, name)) {
+      this.#events.negativeCacheHit();
+      return Promise.resolve(undefined);
+    }
     this.#events.cacheMiss();
     return this.#lookups.get(namespace, name);
   }
@@ -283,7 +313,10 @@ export class ServiceAccountCache implements ServiceAccountSource {
         const { namespace, name } = metadata ?? {};
         if (namespace !== undefined && name !== undefined) {
           if (event.type === "DELETED") this.#index.delete(namespace, name);
-          else this.#put(this.#index, event.object);
+          else {
+            this.#put(this.#index, event.object);
+            this.#absent.forget(namespace, name);
+          }
           this.#lookups.supersede(namespace, name);
         }
         if (metadata?.resourceVersion) this.#resourceVersion = metadata.resourceVersion;

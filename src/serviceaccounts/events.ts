@@ -14,6 +14,10 @@ export interface ServiceAccountEvents {
   cacheMiss(): void;
   /** One live GET finished (concurrent misses of one ServiceAccount share it). */
   liveLookup(outcome: LiveLookupOutcome): void;
+  /** A get() was answered "absent" from a recent 404, without a GET (not counted as a miss). */
+  negativeCacheHit(): void;
+  /** A miss was refused without a GET: the live lookups' rate limit was spent. */
+  lookupRateLimited(): void;
   watchRestart(reason: WatchRestartReason): void;
 }
 
@@ -28,5 +32,7 @@ export interface ServiceAccountLogger {
 export const noEvents: ServiceAccountEvents = {
   cacheMiss: () => {},
   liveLookup: () => {},
+  negativeCacheHit: () => {},
+  lookupRateLimited: () => {},
   watchRestart: () => {},
 };

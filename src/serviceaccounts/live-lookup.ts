@@ -1,16 +1,22 @@
-// On a cache miss, one GET of the ServiceAccount from the API server, shared by concurrent misses and bounded in time.
+// On a cache miss, one GET of the ServiceAccount from the API server, shared by concurrent misses, bounded in time
+// and in rate; a 404 is remembered for a few seconds.
 
 import type { ServiceAccountRecord } from "../mutation/pod.js";
 import type { RawServiceAccount, ServiceAccountApi } from "./api.js";
 import { type Clock, withDeadline } from "./clock.js";
 import type { ServiceAccountEvents, ServiceAccountLogger } from "./events.js";
+import type { AbsentServiceAccounts } from "./negative-cache.js";
+import type { TokenBucket } from "./rate-limit.js";
 import { type KeepAnnotation, keptAnnotations, serviceAccountRecord } from "./records.js";
+
+/** Why a live lookup could not tell whether the ServiceAccount exists. */
+export type LiveLookupFailure = "timeout" | "error" | "rate-limited";
 
 /** A live lookup that could not tell whether the ServiceAccount exists. */
 export class LiveLookupError extends Error {
-  readonly outcome: "timeout" | "error";
+  readonly outcome: LiveLookupFailure;
 
-  constructor(message: string, outcome: "timeout" | "error", options?: ErrorOptions) {
+  constructor(message: string, outcome: LiveLookupFailure, options?: ErrorOptions) {
     super(message, options);
     this.name = "LiveLookupError";
     this.outcome = outcome;
@@ -24,6 +30,10 @@ export interface LiveLookupDeps {
   readonly events: ServiceAccountEvents;
   readonly logger: ServiceAccountLogger;
   readonly timeoutMs: number;
+  /** Each GET takes a token; none left refuses the lookup at once, as a timeout would end it. */
+  readonly rateLimit: TokenBucket;
+  /** Where a 404 is remembered; the cache asks it before calling get(). */
+  readonly absent: AbsentServiceAccounts;
   /** What the cache holds now. */
   readonly current: (namespace: string, name: string) => ServiceAccountRecord | undefined;
   /** Puts a ServiceAccount found live into the cache; returns the cached record. */
@@ -51,6 +61,8 @@ interface Flight {
 export class LiveLookups {
   readonly #deps: LiveLookupDeps;
   readonly #flights = new Map<string, Flight>();
+  /** Lookups refused since the rate limit last let one through; one warning per such spell, not one per refusal. */
+  #refused = 0;
 
   constructor(deps: LiveLookupDeps) {
     this.#deps = deps;
@@ -61,6 +73,14 @@ export class LiveLookups {
     const key = `${namespace}/${name}`;
     const running = this.#flights.get(key);
     if (running !== undefined) return running.promise;
+    if (!this.#deps.rateLimit.take()) return Promise.reject(this.#refuse());
+    if (this.#refused > 0) {
+      this.#deps.logger.info(
+        { refused: this.#refused },
+        "live ServiceAccount lookups are within their rate limit again",
+      );
+      this.#refused = 0;
+    }
     const state: FlightState = { supersededBy: undefined };
     const promise = this.#lookup(namespace, name, state).finally(() => this.#flights.delete(key));
     this.#flights.set(key, { promise, state });
@@ -79,12 +99,28 @@ export class LiveLookups {
     for (const { state } of this.#flights.values()) state.supersededBy ??= "relist";
   }
 
+  /** The review's warning already names the ServiceAccount; this says why, short enough to survive its 256-character cut. */
+  #refuse(): LiveLookupError {
+    const { events, logger, rateLimit } = this.#deps;
+    events.lookupRateLimited();
+    const { ratePerSecond, burst } = rateLimit;
+    if (this.#refused++ === 0)
+      logger.warn(
+        { ratePerSecond, burst },
+        "live ServiceAccount lookups are over their rate limit (--lookup-rate); misses are admitted without credentials until it refills",
+      );
+    return new LiveLookupError(
+      `live lookup refused: more cache misses than --lookup-rate allows (${ratePerSecond} GETs per second, bursts of ${burst})`,
+      "rate-limited",
+    );
+  }
+
   async #lookup(
     namespace: string,
     name: string,
     state: FlightState,
   ): Promise<ServiceAccountRecord | undefined> {
-    const { api, clock, events, logger, timeoutMs, keepAnnotation, current, remember } = this.#deps;
+    const { api, clock, events, logger, timeoutMs, keepAnnotation, absent, current, remember } = this.#deps;
     const subject = `live lookup of ServiceAccount ${namespace}/${name}`;
     let raw: RawServiceAccount | undefined;
     try {
@@ -96,11 +132,11 @@ export class LiveLookups {
         () => new LiveLookupError(`${subject} timed out after ${timeoutMs}ms`, "timeout"),
       );
     } catch (error) {
-      const failure =
-        error instanceof LiveLookupError
-          ? error
-          : new LiveLookupError(`${subject} failed: ${messageOf(error)}`, "error", { cause: error });
-      events.liveLookup(failure.outcome);
+      const timedOut = error instanceof LiveLookupError;
+      const failure = timedOut
+        ? error
+        : new LiveLookupError(`${subject} failed: ${messageOf(error)}`, "error", { cause: error });
+      events.liveLookup(timedOut ? "timeout" : "error");
       logger.warn({ namespace, name, err: failure }, "live lookup of a ServiceAccount failed");
       throw failure;
     }
@@ -109,7 +145,11 @@ export class LiveLookups {
     const annotations = raw && keptAnnotations(raw.metadata?.annotations, keepAnnotation);
     if (state.supersededBy === "relist")
       return current(namespace, name) ?? (annotations && serviceAccountRecord(namespace, name, annotations));
-    return annotations && remember(namespace, name, annotations);
+    if (annotations === undefined) {
+      absent.record(namespace, name);
+      return undefined;
+    }
+    return remember(namespace, name, annotations);
   }
 }
 

@@ -4,6 +4,7 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { absentNamePrefix, lateNamePrefix, reviewServiceAccounts } from "./fake-serviceaccounts.js";
+import { floodReview, flood as floodReviews } from "./flood.js";
 import { LatencyRecorder } from "./latency.js";
 import { runLoad } from "./load-client.js";
 import type { LoadJob, LoadResult, PatchExpectation } from "./load-protocol.js";
@@ -12,6 +13,7 @@ import { summariseProfileFile } from "./profile-summary.js";
 import type {
   BurstResult,
   CacheMissResult,
+  FloodResult,
   LatencyResult,
   ProfileResult,
   ServerCost,
@@ -129,6 +131,83 @@ export async function burst(context: BenchContext, server: ServerUnderTest): Pro
   );
   await sleep(plan.settleMs);
   return { reviews: plan.burstReviews, sockets, idleMs: plan.burstIdleMs, load };
+}
+
+/**
+ * A fresh webhook, its body limit raised to let the flood's reviews be read (the attack at its worst): the
+ * flood from this process beside an open loop of medium reviews from the generator; memory sampled throughout.
+ */
+export async function flood(context: BenchContext): Promise<FloodResult> {
+  const { plan } = context;
+  const serveArgs = ["--max-body-bytes", String(4 * 2 ** 20)];
+  const server = await startServer(context, plan.baseServiceAccounts, "warn", [], serveArgs);
+  try {
+    const { webhook } = server;
+    const body = floodReview(plan.floodBytes);
+    const before = await webhook.memory();
+    let sampledPeakRssMiB = before.rssMiB;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        sampledPeakRssMiB = Math.max(sampledPeakRssMiB, (await webhook.memory()).rssMiB);
+        await sleep(50);
+      }
+    })();
+    // The flood starts when the normal stream's measured window opens (its connections are up by then) and
+    // stops sending when the stream ends.
+    let windowOpened: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => {
+      windowOpened = resolve;
+    });
+    const normalLoad = runLoad(
+      {
+        kind: "open",
+        target: server.target,
+        size: "medium",
+        sockets: plan.openLoopSockets,
+        ratePerSecond: plan.floodNormalRate,
+        warmupMs: plan.warmupMs,
+        durationMs: plan.floodDurationMs,
+      },
+      (edge) => {
+        if (edge === "start") windowOpened();
+      },
+    );
+    let normal: LoadResult;
+    let outcome: Awaited<ReturnType<typeof floodReviews>>;
+    try {
+      [normal, outcome] = await Promise.all([
+        normalLoad,
+        Promise.race([opened, normalLoad]).then(() =>
+          floodReviews(server.target, body, plan.floodReviews, plan.floodConcurrency, normalLoad),
+        ),
+      ]);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const { peakRssMiB } = await webhook.memory();
+    await sleep(2000);
+    const after = await webhook.memory();
+    note(
+      `flood of ${outcome.sent} × ${body.length} bytes at ${plan.floodConcurrency} in ${outcome.seconds} s: ${JSON.stringify(outcome.answers)}; RSS ${before.rssMiB} → peak ${peakRssMiB} MiB; normal reviews beside it: p99 ${normal.latency.p99} ms, errors ${normal.errors}`,
+    );
+    return {
+      reviewBytes: body.length,
+      concurrency: plan.floodConcurrency,
+      serveArgs,
+      sent: outcome.sent,
+      answers: outcome.answers,
+      floodSeconds: outcome.seconds,
+      normal,
+      before,
+      sampledPeakRssMiB,
+      peakRssMiB,
+      after,
+    };
+  } finally {
+    await server.webhook.stop();
+  }
 }
 
 /** One review at a time: cached, missing from the cache (slow GET), the same again, and absent (GET 404). */

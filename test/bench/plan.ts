@@ -32,6 +32,15 @@ export interface Plan {
   /** The quiet spell before each burst. */
   readonly burstIdleMs: number;
   readonly bursts: number;
+  /**
+   * The flood phase: up to floodReviews reviews of floodBytes at floodConcurrency at once, for as long as
+   * the normal stream of medium reviews at floodNormalRate/s runs (floodDurationMs).
+   */
+  readonly floodBytes: number;
+  readonly floodReviews: number;
+  readonly floodConcurrency: number;
+  readonly floodNormalRate: number;
+  readonly floodDurationMs: number;
   /** Reviews per cache case (hit, miss, miss again, absent). */
   readonly missReviews: number;
   /** Delay of the mock API's single GETs during the cache cases. */
@@ -61,6 +70,11 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     burstReviews: 500,
     burstIdleMs: 10_000,
     bursts: 3,
+    floodBytes: 3_000_000,
+    floodReviews: 500,
+    floodConcurrency: 25,
+    floodNormalRate: 200,
+    floodDurationMs: 20_000,
     missReviews: 50,
     getDelayMs: 50,
     settleMs: 3_000,
@@ -81,6 +95,11 @@ export const plans: Readonly<Record<Plan["mode"], Plan>> = {
     burstReviews: 40,
     burstIdleMs: 300,
     bursts: 1,
+    floodBytes: 3_000_000,
+    floodReviews: 60,
+    floodConcurrency: 25,
+    floodNormalRate: 100,
+    floodDurationMs: 2_000,
     missReviews: 5,
     getDelayMs: 50,
     settleMs: 300,

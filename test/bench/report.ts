@@ -118,6 +118,25 @@ function burstSection(results: BenchResults): string[] {
   return lines;
 }
 
+function floodSection(results: BenchResults): string[] {
+  const f = results.flood;
+  const answers = Object.entries(f.answers)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([answer, count]) => `${answer}: ${number(count)}`)
+    .join(", ");
+  const normal = f.normal.latency;
+  return [
+    "## A flood of large reviews beside normal ones",
+    "",
+    `A fresh webhook (${number(results.settings.baseServiceAccounts)} ServiceAccounts, \`${f.serveArgs.join(" ")}\` so that the flood's bodies are read rather than refused by size) gets reviews of ${number(f.reviewBytes)} bytes, ${f.concurrency} at once, from the bench process, while the load generator sends medium reviews at ${number(results.flood.normal.achievedRate)}/s (open loop). Over \`--max-bytes-in-flight\` or \`--max-reviews-in-flight\` a request is answered 429 with Retry-After before its body is read ("reset": the connection closed while the body was still being sent). RSS is sampled every 50 ms; VmHWM is the process's peak.`,
+    "",
+    "| flood reviews sent | answers | flood s | RSS before MiB | RSS peak sampled MiB | VmHWM MiB | RSS 2 s after MiB | normal reviews | normal p50 ms | normal p99 ms | normal max ms | normal errors |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    `| ${number(f.sent)} | ${answers} | ${number(f.floodSeconds, 1)} | ${number(f.before.rssMiB, 1)} | ${number(f.sampledPeakRssMiB, 1)} | ${number(f.peakRssMiB, 1)} | ${number(f.after.rssMiB, 1)} | ${number(f.normal.completed + f.normal.errors)} | ${ms(normal.p50)} | ${ms(normal.p99)} | ${ms(normal.max)} | ${errors(f.normal)} |`,
+    "",
+  ];
+}
+
 export function resultsMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   const lines: string[] = [
@@ -182,6 +201,7 @@ export function resultsMarkdown(results: BenchResults): string {
     "![p50, p99 and p99.9 latency against offered rate](latency.svg)",
     "",
     ...burstSection(results),
+    ...floodSection(results),
     "## Startup and memory",
     "",
     "Each row is a fresh webhook process whose ServiceAccount cache lists from the mock kube API (500 per page). Readiness is polled every 10 ms on one kept-alive connection; the log-line column has no polling delay. Memory is read from /proc/PID/status; heap figures come from the webhook's own /metrics (process_* and nodejs_* gauges).",

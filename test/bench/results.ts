@@ -71,6 +71,25 @@ export interface StartupResult extends Memory {
   readonly atRest?: Memory;
 }
 
+/** Large reviews flooding a fresh webhook while normal ones keep coming: what memory and their tail do. */
+export interface FloodResult {
+  readonly reviewBytes: number;
+  readonly concurrency: number;
+  /** `serve` flags of the flooded webhook beyond the bench's (a body limit raised so the flood is read). */
+  readonly serveArgs: readonly string[];
+  readonly sent: number;
+  /** The flood's answers by status ("200", "429", ...; "reset": closed before an answer). */
+  readonly answers: Readonly<Record<string, number>>;
+  readonly floodSeconds: number;
+  /** The medium reviews sent beside it, open loop. */
+  readonly normal: LoadResult;
+  /** Before the flood, the most seen while it ran (sampled every 50 ms), VmHWM at its end, 2 s after. */
+  readonly before: Memory;
+  readonly sampledPeakRssMiB: number;
+  readonly peakRssMiB: number;
+  readonly after: Memory;
+}
+
 export interface CacheMissResult {
   readonly getDelayMs: number;
   /** Single GETs the mock API answered during the four cases. */
@@ -116,6 +135,7 @@ export interface BenchResults {
   /** The null webhook in the open loop at plan.controlRate: the floor of this machine and harness. */
   readonly nullLatency: LatencyResult;
   readonly burst: BurstResult;
+  readonly flood: FloodResult;
   readonly cacheMiss: CacheMissResult;
   /** Memory of the load server after all load phases. */
   readonly afterLoad: Memory;

@@ -13,7 +13,7 @@ import type { ServiceAccountList } from "./fake-serviceaccounts.js";
 import { imageNodeOptions } from "./image-node-options.js";
 import type { LoadResult } from "./load-protocol.js";
 import { machineRecord } from "./machine.js";
-import { burst, cacheMiss, latency, profile, throughput } from "./phases.js";
+import { burst, cacheMiss, flood, latency, profile, throughput } from "./phases.js";
 import { plans } from "./plan.js";
 import { writeReport } from "./report.js";
 import type {
@@ -90,6 +90,9 @@ async function phases(
     await quiet.webhook.stop();
   }
 
+  const flooded = await flood(context);
+  unexpected.push(...api.stats.unexpected);
+
   const ceiling = await startNullWebhook(context);
   let nullLatency: LatencyResult;
   try {
@@ -122,6 +125,7 @@ async function phases(
     latency: latencies,
     nullLatency,
     burst: bursts,
+    flood: flooded,
     cacheMiss: cache,
     afterLoad,
     ...(profiled === undefined ? {} : { profile: profiled }),

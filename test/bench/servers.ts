@@ -85,6 +85,7 @@ export async function startServer(
   count: number,
   logLevel: string,
   nodeArgs: readonly string[] = [],
+  serveArgs: readonly string[] = [],
 ): Promise<ServerUnderTest & { readonly startup: StartupResult }> {
   const { api, plan } = context;
   const list = serviceAccountsOf(context.lists, count);
@@ -100,6 +101,7 @@ export async function startServer(
     logPath: join(context.work, `webhook-${count}-${logLevel}.log`),
     logLevel,
     nodeArgs: [...context.nodeOptions, ...nodeArgs],
+    serveArgs,
     readyTimeoutMs: plan.readyTimeoutMs,
   });
   const lastPage = api.stats.lastListPageSentAt;

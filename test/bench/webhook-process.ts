@@ -21,6 +21,8 @@ export interface WebhookSpec {
   readonly logLevel: string;
   /** Node flags before the script, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** Flags of `serve` after the bench's own, e.g. a raised --max-body-bytes. */
+  readonly serveArgs?: readonly string[];
   /** Giving up on /readyz after this long. */
   readonly readyTimeoutMs: number;
 }
@@ -178,6 +180,7 @@ export async function startWebhook(spec: WebhookSpec): Promise<RunningWebhook> {
     "0",
     "--shutdown-timeout",
     "2000",
+    ...(spec.serveArgs ?? []),
   ];
   await writeFile(spec.logPath, "");
   const spawnedAt = epochNow();

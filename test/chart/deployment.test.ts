@@ -83,7 +83,7 @@ describe("the webhook Deployment", () => {
         "--port=8443",
         "--metrics-port=9999",
         "--lookup-timeout=2000",
-        "--max-body-bytes=3145728",
+        "--max-body-bytes=2097152",
         "--shutdown-delay=3000",
         "--shutdown-timeout=20000",
       ]);

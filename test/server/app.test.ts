@@ -6,6 +6,7 @@ import { type AppDeps, buildApp } from "../../src/server/app.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { reviewText } from "../unit/admission/fixtures.js";
 import { FakeServiceAccountSource } from "./support/fake-serviceaccount-source.js";
+import { defaultAdmissionLimits } from "./support/limits.js";
 import { captureLog } from "./support/log-capture.js";
 import { appServiceAccount } from "./support/webhook.js";
 
@@ -16,6 +17,7 @@ function deps(overrides: Partial<AppDeps> = {}): AppDeps {
     logger: captureLog().logger,
     metrics: createMetrics({ defaultMetrics: false }),
     maxBodyBytes: 1024 * 1024,
+    ...defaultAdmissionLimits,
     lookupTimeoutMs: 2000,
     isCertificateLoaded: () => true,
     ...overrides,

@@ -32,6 +32,9 @@ describe("metrics", () => {
       await send(webhook, { body: "{nope" });
       webhook.metrics.cacheMiss();
       webhook.metrics.liveLookup("found");
+      webhook.metrics.negativeCacheHit();
+      webhook.metrics.lookupRateLimited();
+      webhook.metrics.lookupRateLimited();
       webhook.metrics.watchRestart("expired");
 
       const metricsPort = webhook.server.metricsAddress()?.port;
@@ -48,6 +51,8 @@ describe("metrics", () => {
         "web_identity_webhook_serviceaccount_cache_size 1",
         "web_identity_webhook_serviceaccount_cache_misses_total 1",
         'web_identity_webhook_serviceaccount_live_lookups_total{outcome="found"} 1',
+        "web_identity_webhook_serviceaccount_negative_cache_hits_total 1",
+        "web_identity_webhook_serviceaccount_lookups_rate_limited_total 2",
         'web_identity_webhook_serviceaccount_watch_restarts_total{reason="expired"} 1',
       ];
       for (const line of expected) assert.ok(text.includes(line), `missing ${line}\n${text}`);

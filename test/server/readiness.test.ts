@@ -5,6 +5,7 @@ import { buildApp } from "../../src/server/app.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { FakeServiceAccountSource } from "./support/fake-serviceaccount-source.js";
 import { send } from "./support/https-client.js";
+import { defaultAdmissionLimits } from "./support/limits.js";
 import { captureLog } from "./support/log-capture.js";
 import { startTestWebhook } from "./support/webhook.js";
 
@@ -37,6 +38,7 @@ describe("readiness", () => {
       logger: captureLog().logger,
       metrics: createMetrics({ defaultMetrics: false }),
       maxBodyBytes: 1024 * 1024,
+      ...defaultAdmissionLimits,
       lookupTimeoutMs: 2000,
       isCertificateLoaded: () => certificateLoaded,
     });
@@ -66,6 +68,7 @@ describe("readiness", () => {
       logger: captureLog().logger,
       metrics: createMetrics({ defaultMetrics: false }),
       maxBodyBytes: 1024 * 1024,
+      ...defaultAdmissionLimits,
       lookupTimeoutMs: 2000,
       isCertificateLoaded: () => true,
       isCertificateTrusted: () => trusted,

@@ -6,6 +6,7 @@ import type { ServiceAccountRecord } from "../../../src/mutation/pod.js";
 import { buildApp } from "../../../src/server/app.js";
 import { createMetrics, type Metrics } from "../../../src/server/metrics.js";
 import { FakeServiceAccountSource } from "../../server/support/fake-serviceaccount-source.js";
+import { defaultAdmissionLimits } from "../../server/support/limits.js";
 import { type CapturedLog, captureLog } from "../../server/support/log-capture.js";
 import type { HttpAnswer } from "./answer-check.js";
 import { namespace, prefix, serviceAccountNames } from "./arbitraries.js";
@@ -61,6 +62,7 @@ export async function inMemoryWebhook(options: InMemoryWebhookOptions = {}): Pro
     logger: log.logger,
     metrics,
     maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
+    ...defaultAdmissionLimits,
     lookupTimeoutMs: 2000,
     isCertificateLoaded: () => true,
   });

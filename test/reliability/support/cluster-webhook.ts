@@ -10,6 +10,7 @@ import { ServingCertificate } from "../../../src/server/tls.js";
 import { ServiceAccountCache } from "../../../src/serviceaccounts/cache.js";
 import { createKubeServiceAccountApi } from "../../../src/serviceaccounts/kube-api.js";
 import type { HttpsTarget } from "../../server/support/https-client.js";
+import { defaultAdmissionLimits, defaultMaxConnections } from "../../server/support/limits.js";
 import { type CapturedLog, captureLog } from "../../server/support/log-capture.js";
 import { SecretVolume, selfSignedPair } from "../../server/support/secret-volume.js";
 import type { MockKubeApi } from "./mock-kube-api.js";
@@ -39,6 +40,8 @@ export async function startClusterWebhook(
       events: {
         cacheMiss: () => metrics.cacheMiss(),
         liveLookup: (outcome) => metrics.liveLookup(outcome),
+        negativeCacheHit: () => metrics.negativeCacheHit(),
+        lookupRateLimited: () => metrics.lookupRateLimited(),
         watchRestart: (reason) => metrics.watchRestart(reason),
       },
     },
@@ -53,11 +56,13 @@ export async function startClusterWebhook(
       metrics,
       certificate: new ServingCertificate(),
       maxBodyBytes: 3 * 1024 * 1024,
+      ...defaultAdmissionLimits,
       lookupTimeoutMs: options.lookupTimeoutMs,
     },
     {
       listenAddress: "127.0.0.1",
       port: 0,
+      maxConnections: defaultMaxConnections,
       metricsPort: 0,
       tlsCert: volume.certPath,
       tlsKey: volume.keyPath,

@@ -7,6 +7,7 @@ import { type RunningServer, startServer } from "../../../src/server/serve.js";
 import { ServingCertificate } from "../../../src/server/tls.js";
 import { FakeServiceAccountSource } from "./fake-serviceaccount-source.js";
 import type { HttpsTarget } from "./https-client.js";
+import { defaultAdmissionLimits, defaultMaxConnections } from "./limits.js";
 import { type CapturedLog, captureLog } from "./log-capture.js";
 import { type Pair, SecretVolume, selfSignedPair } from "./secret-volume.js";
 
@@ -24,6 +25,9 @@ export interface TestWebhookOptions {
   readonly engine?: EngineOptions;
   readonly metricsPort?: number;
   readonly maxBodyBytes?: number;
+  readonly maxReviewsInFlight?: number;
+  readonly maxBytesInFlight?: number;
+  readonly maxConnections?: number;
   readonly lookupTimeoutMs?: number;
   readonly shutdownTimeoutMs?: number;
   readonly shutdownDelayMs?: number;
@@ -56,12 +60,15 @@ export async function startTestWebhook(options: TestWebhookOptions = {}): Promis
       logger: log.logger,
       metrics,
       maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
+      maxReviewsInFlight: options.maxReviewsInFlight ?? defaultAdmissionLimits.maxReviewsInFlight,
+      maxBytesInFlight: options.maxBytesInFlight ?? defaultAdmissionLimits.maxBytesInFlight,
       lookupTimeoutMs: options.lookupTimeoutMs ?? 2000,
       certificate,
     },
     {
       listenAddress: "127.0.0.1",
       port: 0,
+      maxConnections: options.maxConnections ?? defaultMaxConnections,
       ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
       tlsCert: volume.certPath,
       tlsKey: volume.keyPath,

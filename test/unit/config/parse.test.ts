@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { engineOptionsFrom, serveConfigFrom } from "../../../src/config/config.js";
 import { engineFlags, envName, serveFlags } from "../../../src/config/flags.js";
 import { ConfigError, parseFlags } from "../../../src/config/parse.js";
+import { defaultCacheTimings } from "../../../src/serviceaccounts/cache.js";
 
 function serve(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return serveConfigFrom(parseFlags(serveFlags, argv, env).values);
@@ -120,6 +121,23 @@ describe("flag parsing", () => {
       );
     });
   }
+
+  test("gives the ServiceAccount cache's own defaults for the lookup rate and the negative cache's TTL", () => {
+    const config = serve([]);
+    assert.equal(config.lookupRatePerSecond, defaultCacheTimings.lookupRatePerSecond);
+    assert.equal(config.negativeCacheTtlMs, defaultCacheTimings.negativeCacheTtlMs);
+    const fromEnv = serve([], {
+      WEB_IDENTITY_WEBHOOK_LOOKUP_RATE: "5",
+      WEB_IDENTITY_WEBHOOK_NEGATIVE_CACHE_TTL: "0",
+    });
+    assert.deepEqual([fromEnv.lookupRatePerSecond, fromEnv.negativeCacheTtlMs], [5, 0]);
+    assert.throws(() => serve(["--lookup-rate=0"]), {
+      message: "--lookup-rate: 0 is out of range (1..10000)",
+    });
+    assert.throws(() => serve(["--negative-cache-ttl=5s"]), {
+      message: '--negative-cache-ttl: "5s" is not a whole number (0..60000)',
+    });
+  });
 
   test("collects non-flag arguments as positionals", () => {
     const parsed = parseFlags(engineFlags, ["extra", "--token-audience=a"], {});

@@ -8,20 +8,30 @@ import { FakeServiceAccountApi, serviceAccount } from "./fake-service-account-ap
 
 const role = "eks.amazonaws.com/role-arn";
 const keepAnnotation = (key: string) => key.startsWith("eks.amazonaws.com/");
-const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 function harness(options: Partial<ServiceAccountCacheOptions> = {}) {
   const api = new FakeServiceAccountApi();
   const clock = new FakeClock();
-  const seen = { misses: 0, lookups: [] as string[], restarts: [] as string[] };
+  const seen = {
+    misses: 0,
+    lookups: [] as string[],
+    restarts: [] as string[],
+    negativeHits: 0,
+    rateLimited: 0,
+    logs: [] as string[],
+  };
   const events: ServiceAccountEvents = {
     cacheMiss: () => seen.misses++,
     liveLookup: (outcome) => seen.lookups.push(outcome),
+    negativeCacheHit: () => seen.negativeHits++,
+    lookupRateLimited: () => seen.rateLimited++,
     watchRestart: (reason) => seen.restarts.push(reason),
   };
+  const log = (level: string) => (_fields: object, message: string) => seen.logs.push(`${level}: ${message}`);
+  const logger = { debug: () => {}, info: log("info"), warn: log("warn"), error: log("error") };
   // random() = 0.5: retry delays are 3/4 of their ceiling, watches ask for 450s (300s × 1.5).
   const cache = new ServiceAccountCache(
-    { api, keepAnnotation, logger: silent, events, clock, random: () => 0.5 },
+    { api, keepAnnotation, logger, events, clock, random: () => 0.5 },
     { lookupTimeoutMs: 2000, pageSize: 2, retryBaseMs: 1000, retryMaxMs: 4000, ...options },
   );
   return { api, clock, seen, cache };
@@ -260,14 +270,26 @@ describe("ServiceAccountCache: live lookup on a miss", () => {
     assert.deepEqual(h.seen.lookups, ["found"]);
   });
 
-  it("answers undefined on 404 and asks again next time (no negative cache)", async () => {
-    const h = harness();
+  it("answers undefined on 404 and asks again once the negative cache's TTL is over", async () => {
+    const h = harness({ negativeCacheTtlMs: 5000 });
     await started(h);
     assert.equal(await h.cache.get("a", "missing"), undefined);
+    h.clock.advance(4999);
+    assert.equal(await h.cache.get("a", "missing"), undefined);
+    assert.deepEqual(h.api.getRequests, ["a/missing"], "within the TTL the 404 is remembered");
+    h.clock.advance(1);
     assert.equal(await h.cache.get("a", "missing"), undefined);
     assert.deepEqual(h.api.getRequests, ["a/missing", "a/missing"]);
     assert.deepEqual(h.seen.lookups, ["not-found", "not-found"]);
     assert.equal(h.cache.size(), 0);
+  });
+
+  it("asks on every miss when the negative cache is off (TTL 0)", async () => {
+    const h = harness({ negativeCacheTtlMs: 0 });
+    await started(h);
+    for (let i = 0; i < 3; i++) assert.equal(await h.cache.get("a", "missing"), undefined);
+    assert.deepEqual(h.api.getRequests, ["a/missing", "a/missing", "a/missing"]);
+    assert.equal(h.seen.negativeHits, 0);
   });
 
   it("rejects after the lookup timeout with a message saying so, and aborts the GET", async () => {
@@ -323,5 +345,156 @@ describe("ServiceAccountCache: live lookup on a miss", () => {
     const h = harness();
     h.api.answerGet = async () => serviceAccount("a", "early");
     assert.deepEqual(await h.cache.get("a", "early"), { namespace: "a", name: "early", annotations: {} });
+  });
+});
+
+describe("ServiceAccountCache: misses that cannot flood the API server", () => {
+  it("makes one GET for a missing name asked 200 times within the TTL", async () => {
+    const h = harness({ negativeCacheTtlMs: 5000 });
+    await started(h);
+    for (let i = 0; i < 200; i++) {
+      assert.equal(await h.cache.get("a", "missing"), undefined);
+      h.clock.advance(20);
+    }
+    assert.deepEqual(h.api.getRequests, ["a/missing"]);
+    assert.equal(h.seen.misses, 1);
+    assert.equal(h.seen.negativeHits, 199);
+    assert.deepEqual(h.seen.lookups, ["not-found"]);
+  });
+
+  it("makes at most the rate limit's worth of GETs for 5,000 random names, refusing the rest like a timeout", async () => {
+    const h = harness({ lookupRatePerSecond: 20, lookupBurstSeconds: 2 });
+    await started(h);
+    const results: PromiseSettledResult<unknown>[] = [];
+    // 5,000 names over 10 fake seconds: the bucket's 40 at the start, then 20 a second.
+    for (let second = 0; second < 10; second++) {
+      const batch = Array.from({ length: 500 }, () => h.cache.get("a", `random-${crypto.randomUUID()}`));
+      results.push(...(await Promise.allSettled(batch)));
+      h.clock.advance(1000);
+    }
+    assert.equal(results.length, 5000);
+    assert.equal(h.api.getRequests.length, 40 + 9 * 20);
+    const refused = results.filter((result) => result.status === "rejected");
+    assert.equal(refused.length, 5000 - h.api.getRequests.length);
+    assert.equal(h.seen.rateLimited, refused.length);
+    assert.equal(h.seen.lookups.length, h.api.getRequests.length, "a refused miss makes no GET");
+    const [first] = refused;
+    assert.ok(first?.status === "rejected");
+    assert.equal(first.reason.name, "LiveLookupError");
+    assert.equal(first.reason.outcome, "rate-limited");
+    assert.match(
+      first.reason.message,
+      /^live lookup refused: more cache misses than --lookup-rate allows \(20 GETs per second, bursts of 40\)$/,
+    );
+  });
+
+  it("warns once when the rate limit starts refusing and says when lookups pass again", async () => {
+    const h = harness({ lookupRatePerSecond: 1, lookupBurstSeconds: 1 });
+    await started(h);
+    await Promise.allSettled(Array.from({ length: 50 }, (_, i) => h.cache.get("a", `name-${i}`)));
+    assert.deepEqual(
+      h.seen.logs.filter((line) => !line.startsWith("info: listed")),
+      [
+        "warn: live ServiceAccount lookups are over their rate limit (--lookup-rate); misses are admitted without credentials until it refills",
+      ],
+    );
+    h.clock.advance(1000);
+    assert.equal(await h.cache.get("a", "after"), undefined);
+    assert.equal(h.seen.logs.at(-1), "info: live ServiceAccount lookups are within their rate limit again");
+    assert.equal(h.seen.rateLimited, 49);
+  });
+
+  it("shares one token among concurrent misses of one name", async () => {
+    const h = harness({ lookupRatePerSecond: 1, lookupBurstSeconds: 1 });
+    await started(h);
+    const answer = deferred<ReturnType<typeof serviceAccount>>();
+    h.api.answerGet = () => answer.promise;
+    const gets = Array.from({ length: 10 }, () => h.cache.get("helm", "app"));
+    answer.resolve(serviceAccount("helm", "app", { [role]: "arn:app" }));
+    for (const result of await Promise.all(gets)) assert.equal(result?.annotations[role], "arn:app");
+    assert.equal(h.seen.rateLimited, 0);
+  });
+
+  it("keeps the negative cache to its size bound, dropping the oldest names first", async () => {
+    const h = harness({ negativeCacheMaxEntries: 3 });
+    await started(h);
+    for (const name of ["one", "two", "three", "four"]) await h.cache.get("a", name);
+    h.api.getRequests.length = 0;
+    for (const name of ["two", "three", "four", "one"]) await h.cache.get("a", name);
+    assert.deepEqual(h.api.getRequests, ["a/one"], "only the evicted name is asked again");
+  });
+});
+
+describe("ServiceAccountCache: the Helm race (a ServiceAccount created a moment before its pod)", () => {
+  const created = () =>
+    serviceAccount("helm", "app", { [role]: "arn:aws:iam::111122223333:role/app" }, "101");
+  const withRole = {
+    namespace: "helm",
+    name: "app",
+    annotations: { [role]: "arn:aws:iam::111122223333:role/app" },
+  };
+
+  it("the watch's ADDED arrives before the review: found in the cache, no GET", async () => {
+    const h = harness();
+    await started(h);
+    h.api.currentWatch.send({ type: "ADDED", object: created() });
+    assert.deepEqual(await h.cache.get("helm", "app"), withRole);
+    assert.deepEqual(h.api.getRequests, []);
+  });
+
+  it("the review arrives before the watch's ADDED: the live GET finds it", async () => {
+    const h = harness();
+    await started(h);
+    h.api.answerGet = async () => created();
+    assert.deepEqual(await h.cache.get("helm", "app"), withRole);
+    h.api.currentWatch.send({ type: "ADDED", object: created() });
+    assert.deepEqual(await h.cache.get("helm", "app"), withRole);
+    assert.deepEqual(h.api.getRequests, ["helm/app"]);
+  });
+
+  it("a GET said 404, then the ServiceAccount was created: its ADDED ends the negative entry within the TTL", async () => {
+    const h = harness({ negativeCacheTtlMs: 60_000 });
+    await started(h);
+    assert.equal(await h.cache.get("helm", "app"), undefined);
+    assert.equal(await h.cache.get("helm", "app"), undefined, "the 404 is remembered");
+    h.api.currentWatch.send({ type: "ADDED", object: created() });
+    assert.deepEqual(await h.cache.get("helm", "app"), withRole);
+    assert.deepEqual(h.api.getRequests, ["helm/app"]);
+    // The entry is gone, not just shadowed: once the ServiceAccount is deleted again, a miss asks live.
+    h.api.currentWatch.send({ type: "DELETED", object: created() });
+    assert.equal(await h.cache.get("helm", "app"), undefined);
+    assert.deepEqual(h.api.getRequests, ["helm/app", "helm/app"]);
+  });
+
+  it("a GET said 404, then the watch lost the ADDED and a relist found the ServiceAccount: the relist wins", async () => {
+    const h = harness({ negativeCacheTtlMs: 60_000 });
+    await started(h);
+    assert.equal(await h.cache.get("helm", "app"), undefined);
+    h.api.pages = [[created()]];
+    h.api.currentWatch.end(new ServiceAccountApiError("watch ServiceAccounts: HTTP 410", 410));
+    await until(() => h.clock.pending().length === 1, "the relist waits");
+    h.clock.advance(750);
+    await until(() => h.api.watches.length === 2, "the watch reopens");
+    assert.deepEqual(await h.cache.get("helm", "app"), withRole);
+    assert.deepEqual(h.api.getRequests, ["helm/app"]);
+  });
+
+  it("a GET that says 404 while the ADDED arrives: the watch wins and no negative entry is made", async () => {
+    const h = harness({ negativeCacheTtlMs: 60_000 });
+    await started(h);
+    const answer = deferred<undefined>();
+    h.api.answerGet = () => answer.promise;
+    const get = h.cache.get("helm", "app");
+    h.api.currentWatch.send({ type: "ADDED", object: created() });
+    answer.resolve(undefined);
+    assert.deepEqual(await get, withRole);
+    h.api.currentWatch.send({ type: "DELETED", object: created() });
+    h.api.answerGet = async () => undefined;
+    assert.equal(await h.cache.get("helm", "app"), undefined);
+    assert.deepEqual(
+      h.api.getRequests,
+      ["helm/app", "helm/app"],
+      "the 404 of the superseded GET was not kept",
+    );
   });
 });
