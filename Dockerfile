@@ -6,11 +6,16 @@
 # (scripts/build-image.sh does the same with buildah.) VERSION, the package.json version, sets the image's
 # version label; REVISION, the git commit, its revision label.
 
-ARG NODE_IMAGE=node:26-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs26-debian12:nonroot
+# Both stages on Debian 13 (trixie): distroless builds Node only on debian13, and a build stage of the same
+# Debian keeps one release (one set of security fixes) under the whole image.
+ARG NODE_IMAGE=node:26-trixie-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs26-debian13:nonroot
 
 # Build: compile TypeScript and pack exactly what `npm publish` would ship (package.json "files").
-FROM ${NODE_IMAGE} AS build
+# On the builder's own platform (--platform=$BUILDPLATFORM): what it makes is JavaScript, the same for every
+# target, and npm runs no install scripts, so a multi-arch build needs no emulation. Builders that do not set
+# BUILDPLATFORM (buildah without --platform) build for the host.
+FROM --platform=${BUILDPLATFORM} ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -27,8 +32,10 @@ RUN packaged="$(node -p 'require("./package.json").version')" \
 
 # Install: the packed package under /app/node_modules/web-identity-webhook with its production
 # dependencies at the versions of package-lock.json (installing the tarball by name would resolve
-# them afresh), so the image runs what CI tested.
-FROM ${NODE_IMAGE} AS install
+# them afresh), so the image runs what CI tested. Also on the builder's platform: the dependencies are pure
+# JavaScript, installed with --ignore-scripts. The runtime stage has no RUN step, so a target platform's
+# runtime image is assembled without running anything of that platform.
+FROM --platform=${BUILDPLATFORM} ${NODE_IMAGE} AS install
 WORKDIR /app/node_modules/web-identity-webhook
 COPY --from=build /pkg/web-identity-webhook.tgz /tmp/
 RUN tar -xzf /tmp/web-identity-webhook.tgz --strip-components=1 \

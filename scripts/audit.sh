@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 report="$(npm audit --omit=dev --json 2>/dev/null || true)"
+# The program is JavaScript, in single quotes so that bash expands nothing in it.
+# shellcheck disable=SC2016
 AUDIT_REPORT="${report}" node --input-type=module -e '
 const text = process.env.AUDIT_REPORT ?? "";
 let report;

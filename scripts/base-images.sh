@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Assembles, without any container registry, local stand-ins for the two images the Dockerfile's FROM lines
-# name, in the project's container storage (scripts/containers-env.sh), under exactly those names:
-#   NODE_IMAGE     (docker.io/library/node:<major>-bookworm-slim)
-#                  Debian bookworm (mmdebstrap, minbase) + node and npm under /usr/local, user node (1000)
-#   RUNTIME_IMAGE  (gcr.io/distroless/nodejs<major>-debian12:nonroot)
-#                  glibc, libgcc, libstdc++, libatomic, CA certificates, tzdata, netbase, base-files unpacked (no
-#                  maintainer scripts, so no shell and no package manager) + /nodejs/bin/node, USER 65532
+# name, in the project's container storage (scripts/containers-env.sh), under exactly those names. Both are
+# Debian 13 (trixie), as the published images are:
+#   NODE_IMAGE     (docker.io/library/node:<major>-trixie-slim)
+#                  Debian trixie (mmdebstrap, minbase) + node and npm under /usr/local, user node (1000)
+#   RUNTIME_IMAGE  (gcr.io/distroless/nodejs<major>-debian13:nonroot)
+#                  trixie's libc6, libgcc-s1, libstdc++6, libatomic1, gcc-14-base, ca-certificates, tzdata, netbase
+#                  and base-files unpacked (no maintainer scripts, so no shell and no package manager)
+#                  + /nodejs/bin/node, USER 65532
 # Both carry org.opencontainers.image.description "local stand-in for NAME ..." and the label
 # io.github.web-identity-webhook.stand-in-for=NAME (inherited by images built on them, so they say so too).
 #
 # The image names are the Dockerfile's ARG defaults; the Node version is package.json's devDependencies.node
 # (the runtime npm scripts use), the npm version the one that Node release bundles (its CHANGELOG.md). Node
-# and npm come from the npm registry (node-linux-<arch> is the nodejs.org binary), Debian packages from the
-# host's apt sources. Downloads are cached in $cache_root/base-images/downloads. A stand-in whose labels show the
-# same Node version and the same revision of this script is kept, so a second run does nothing; an image of that
-# name that is no stand-in (pulled from its registry) is kept as well: the published image is always preferred.
+# and npm come from the npm registry (node-linux-<arch> is the nodejs.org binary). The Debian packages come from
+# trixie, trixie-updates and trixie-security on deb.debian.org, whatever the host runs: mmdebstrap is given
+# those sources, and the runtime's packages are fetched by an apt of this script's own (its sources, lists and
+# state under $cache_root/base-images/apt-trixie; the host's apt sources are never read or changed), verified
+# with the host's debian-archive-keyring. Downloads are cached in $cache_root/base-images/downloads. A stand-in
+# whose labels show the same Node version and the same revision of this script is kept, so a second run does
+# nothing; an image of that name that is no stand-in (pulled from its registry) is kept as well: the published
+# image is always preferred.
 #
 # Usage: scripts/base-images.sh [--names]   (as root: mmdebstrap --mode=root and the overlay storage need it)
 #   Progress goes to stderr; stdout has the two image names, NODE_IMAGE then RUNTIME_IMAGE.
@@ -51,13 +57,22 @@ node_version="$(node -p 'require(process.argv[1]).devDependencies?.node ?? ""' "
 [[ "${node_version}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
   fail "package.json devDependencies.node is '${node_version}': pin an exact release (e.g. 26.10.0), the one the image runs"
 node_major="${node_version%%.*}"
+# The Debian release of both images (node's -trixie-slim, distroless's -debian13).
+debian_suite=trixie
+debian_release=13
+debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+debian_sources=(
+  "deb http://deb.debian.org/debian ${debian_suite} main"
+  "deb http://deb.debian.org/debian ${debian_suite}-updates main"
+  "deb http://deb.debian.org/debian-security ${debian_suite}-security main"
+)
 
 node_image="$(qualified "$(dockerfile_arg NODE_IMAGE)")"
 runtime_image="$(qualified "$(dockerfile_arg RUNTIME_IMAGE)")"
-[[ "${node_image}" == "docker.io/library/node:${node_major}-bookworm-slim" ]] ||
-  fail "Dockerfile NODE_IMAGE is ${node_image}, but package.json pins Node ${node_version}: set ARG NODE_IMAGE=node:${node_major}-bookworm-slim"
-[[ "${runtime_image}" == "gcr.io/distroless/nodejs${node_major}-debian12:nonroot" ]] ||
-  fail "Dockerfile RUNTIME_IMAGE is ${runtime_image}, but package.json pins Node ${node_version}: set ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs${node_major}-debian12:nonroot"
+[[ "${node_image}" == "docker.io/library/node:${node_major}-${debian_suite}-slim" ]] ||
+  fail "Dockerfile NODE_IMAGE is ${node_image}, but package.json pins Node ${node_version} and the stand-ins are Debian ${debian_release}: set ARG NODE_IMAGE=node:${node_major}-${debian_suite}-slim"
+[[ "${runtime_image}" == "gcr.io/distroless/nodejs${node_major}-debian${debian_release}:nonroot" ]] ||
+  fail "Dockerfile RUNTIME_IMAGE is ${runtime_image}, but package.json pins Node ${node_version} and the stand-ins are Debian ${debian_release}: set ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs${node_major}-debian${debian_release}:nonroot"
 
 case "${1:-}" in
   --names)
@@ -72,6 +87,8 @@ esac
 for tool in podman mmdebstrap apt-get dpkg-deb npm; do
   command -v "${tool}" >/dev/null || fail "${tool} is not installed: run scripts/install-system-packages.sh"
 done
+[[ -r "${debian_keyring}" ]] ||
+  fail "${debian_keyring} is missing: install debian-archive-keyring (it holds the Debian ${debian_release} keys that sign ${debian_suite})"
 
 case "$(dpkg --print-architecture)" in
   amd64) node_arch=x64 ;;
@@ -147,7 +164,7 @@ make_node_image() {
   node_tgz="$(npm_download "node-linux-${node_arch}@${node_version}")"
   npm_version="$(bundled_npm "${node_tgz}")"
   npm_tgz="$(npm_download "npm@${npm_version}")"
-  log "assembling ${node_image}: Debian bookworm (minbase) + Node ${node_version} + npm ${npm_version}"
+  log "assembling ${node_image}: Debian ${debian_suite} (minbase) + Node ${node_version} + npm ${npm_version}"
   rootfs_tar="${work}/node.tar"
   # As in the official image: node, headers and docs under /usr/local, npm beside it, a user node (1000), and
   # libatomic1, which node 26 links against.
@@ -162,10 +179,8 @@ make_node_image() {
     --customize-hook="ln -sf ../lib/node_modules/npm/bin/npm-cli.js \"\$1/usr/local/bin/npm\" && ln -sf ../lib/node_modules/npm/bin/npx-cli.js \"\$1/usr/local/bin/npx\"" \
     --customize-hook="chroot \"\$1\" groupadd --gid 1000 node && chroot \"\$1\" useradd --uid 1000 --gid node --shell /bin/bash --create-home node" \
     --customize-hook="test \"\$(${hook_env} node --version)\" = v${node_version} && test \"\$(${hook_env} npm --version)\" = ${npm_version}" \
-    bookworm "${rootfs_tar}" \
-    'deb http://deb.debian.org/debian bookworm main' \
-    'deb http://deb.debian.org/debian bookworm-updates main' \
-    'deb http://deb.debian.org/debian-security bookworm-security main' >&2
+    --keyring="${debian_keyring}" \
+    "${debian_suite}" "${rootfs_tar}" "${debian_sources[@]}" >&2
   local changes
   mapfile -t changes < <(stand_in_changes "${node_image}")
   podman import --quiet "${changes[@]}" \
@@ -178,21 +193,48 @@ make_node_image() {
 }
 
 # What distroless's nodejs image holds, from Debian's own packages (unpacked, no maintainer scripts run).
-runtime_packages=(libc6 libgcc-s1 libstdc++6 libatomic1 gcc-12-base ca-certificates tzdata netbase base-files)
+# base-files first: it makes /bin, /lib and /lib64 the links to /usr that the others' files go through.
+runtime_packages=(base-files libc6 libgcc-s1 libstdc++6 libatomic1 gcc-14-base ca-certificates tzdata netbase)
+
+# debian_apt TOOL ARGS...: apt-get or apt-cache on an apt of this script's own, whose only sources are
+# debian_sources: its lists and state live in apt_dir, and the host's sources and state are never read.
+apt_dir="${base_dir}/apt-${debian_suite}"
+debian_apt() {
+  mkdir -p "${apt_dir}/lists/partial" "${apt_dir}/cache/archives/partial" "${apt_dir}/sources.list.d" \
+    "${apt_dir}/preferences.d"
+  [[ -f "${apt_dir}/status" ]] || : >"${apt_dir}/status"
+  local source
+  for source in "${debian_sources[@]}"; do
+    printf '%s\n' "${source/#deb /deb [signed-by=${debian_keyring}] }"
+  done >"${apt_dir}/sources.list"
+  cat >"${apt_dir}/apt.conf" <<APT
+Dir::State "${apt_dir}";
+Dir::State::Lists "${apt_dir}/lists";
+Dir::State::status "${apt_dir}/status";
+Dir::Cache "${apt_dir}/cache";
+Dir::Etc::SourceList "${apt_dir}/sources.list";
+Dir::Etc::SourceParts "${apt_dir}/sources.list.d";
+Dir::Etc::Preferences "${apt_dir}/preferences";
+Dir::Etc::PreferencesParts "${apt_dir}/preferences.d";
+APT::Sandbox::User "root";
+APT
+  APT_CONFIG="${apt_dir}/apt.conf" "$@"
+}
 
 make_runtime_image() {
-  local node_tgz rootfs="${work}/runtime" debs="${downloads}/debs" started=${SECONDS}
+  local node_tgz rootfs="${work}/runtime" debs="${downloads}/debs-${debian_suite}" started=${SECONDS}
   node_tgz="$(npm_download "node-linux-${node_arch}@${node_version}")"
-  log "assembling ${runtime_image}: ${runtime_packages[*]} (Debian) + /nodejs/bin/node ${node_version}"
+  log "assembling ${runtime_image}: ${runtime_packages[*]} (Debian ${debian_suite}) + /nodejs/bin/node ${node_version}"
   mkdir -p "${debs}" "${rootfs}"
+  debian_apt apt-get update -q >&2
   # apt-get download keeps the name package_version_arch.deb: a cached file is the version apt would fetch.
   local package file candidate
   for package in "${runtime_packages[@]}"; do
-    candidate="$(apt-cache policy "${package}" | sed -n 's/^ *Candidate: //p')"
+    candidate="$(debian_apt apt-cache policy "${package}" | sed -n 's/^ *Candidate: //p')"
     [[ -n "${candidate}" && "${candidate}" != "(none)" ]] ||
-      fail "apt has no candidate for ${package}: run apt-get update (sources: bookworm)"
+      fail "Debian ${debian_suite} has no ${package} (apt-cache policy, sources ${apt_dir}/sources.list): is the package list of this script still right for ${debian_suite}?"
     file="$(compgen -G "${debs}/${package}_${candidate//:/%3a}_*.deb" || true)"
-    [[ -n "${file}" ]] || (cd "${debs}" && apt-get download -q -o APT::Sandbox::User=root "${package}" >&2)
+    [[ -n "${file}" ]] || (cd "${debs}" && debian_apt apt-get download -q "${package}" >&2)
     file="$(compgen -G "${debs}/${package}_${candidate//:/%3a}_*.deb")" ||
       fail "apt-get download ${package} left no ${package}_${candidate}_*.deb in ${debs}"
     dpkg-deb -x "${file}" "${rootfs}"

@@ -2,12 +2,14 @@
 # Builds the e2e cluster from Go modules: etcd, kube-apiserver and, for the real node, kubelet,
 # kube-controller-manager, kube-scheduler, kube-proxy and kubectl, all of one Kubernetes version, into
 # $WEB_IDENTITY_WEBHOOK_CACHE/cluster-bin/<versions>/ (default ~/.cache/web-identity-webhook, outside any
-# clone, so a fresh clone on the same machine reuses what an earlier one built).
+# clone, so a fresh clone on the same machine reuses what an earlier one built). Beside them it puts
+# pause.c, the source of the pod sandbox's pause image (build/pause/linux/pause.c of that Kubernetes
+# module), which the node suite compiles (test/node/support/images.ts).
 #
 # Usage: scripts/build-cluster.sh
 #   Progress and errors go to stderr; the last line of stdout is the bin dir holding every binary
 #   above, so callers can run: bin_dir="$(scripts/build-cluster.sh | tail -n1)".
-#   When every binary for the pinned versions exists it only prints the paths (no Go needed).
+#   When every binary and pause.c for the pinned versions exist it only prints the paths (no Go needed).
 #   Exits non-zero, naming the failed step and its log, when a build fails.
 # Needs: go (>= the version the modules declare) and the Go module proxy.
 set -euo pipefail
@@ -26,7 +28,7 @@ log() { printf 'build-cluster: %s\n' "$*" >&2; }
 fail() { log "error: $*"; exit 1; }
 
 print_result() {
-  log "binaries: ${bin_dir} (etcd ${KUBERNETES_COMMANDS[*]})"
+  log "binaries: ${bin_dir} (etcd ${KUBERNETES_COMMANDS[*]}, pause.c)"
   printf '%s\n' "${bin_dir}"
 }
 
@@ -39,6 +41,7 @@ missing=()
 for command_name in etcd "${KUBERNETES_COMMANDS[@]}"; do
   [[ -x "${bin_dir}/${command_name}" ]] || missing+=("${command_name}")
 done
+[[ -f "${bin_dir}/pause.c" ]] || missing+=(pause.c)
 if [[ ${#missing[@]} -eq 0 ]]; then
   print_result
   exit 0
@@ -76,6 +79,13 @@ build_kubernetes() {
   local upstream_mod
   upstream_mod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' "${dir}/download.log")"
   [[ -f "${upstream_mod}" ]] || fail "could not find go.mod of k8s.io/kubernetes@${KUBERNETES_VERSION} in ${dir}/download.log"
+  local module_dir
+  module_dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' "${dir}/download.log")"
+  [[ -f "${module_dir}/build/pause/linux/pause.c" ]] ||
+    fail "k8s.io/kubernetes@${KUBERNETES_VERSION} (${module_dir:-no Dir in ${dir}/download.log}) has no build/pause/linux/pause.c"
+  cp "${module_dir}/build/pause/linux/pause.c" "${bin_dir}/pause.c.partial"
+  chmod 644 "${bin_dir}/pause.c.partial"
+  mv "${bin_dir}/pause.c.partial" "${bin_dir}/pause.c"
   local staging_modules
   staging_modules="$(sed -n 's|^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/.*$|\1|p' "${upstream_mod}")"
   [[ -n "${staging_modules}" ]] || fail "no staging replace directives found in ${upstream_mod}"
@@ -126,6 +136,6 @@ EOF
 mkdir -p "${bin_dir}" "${work_root}"
 started=${SECONDS}
 [[ -x "${bin_dir}/etcd" ]] || build_etcd
-[[ ${#missing[@]} -eq 1 && ${missing[0]} == etcd ]] || build_kubernetes
+[[ ${#missing[@]} -eq 1 && ${missing[0]} == etcd ]] || build_kubernetes # any command or pause.c
 log "built in $((SECONDS - started))s"
 print_result

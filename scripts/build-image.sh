@@ -9,9 +9,9 @@
 # this script runs first when asked to: --stand-in-bases, or WEB_IDENTITY_WEBHOOK_STAND_IN_BASES=1. An image
 # built on stand-ins carries the label io.github.web-identity-webhook.stand-in-for.
 #
-# When npm on this host trusts a CA file of its own (`npm config get cafile`, e.g. behind a TLS-intercepting
-# proxy), npm in the RUN steps is given that file through two read-only bind mounts that exist only while RUN
-# steps run; the runtime stage has no RUN step, and nothing of them reaches the image.
+# When the host's npm is configured with a cafile, npm in the RUN steps is given that file through two read-only
+# bind mounts that exist only while RUN steps run (scripts/build-ca-mounts.sh); the runtime stage has no RUN
+# step, and nothing of them reaches the image.
 #
 # Usage: scripts/build-image.sh [--stand-in-bases]      (as root)
 #   buildah's output and progress go to stderr; the last stdout line is the image name.
@@ -60,27 +60,19 @@ while read -r base; do
   [[ -z "${stand_in_for}" ]] || log "${base} is a local stand-in (scripts/base-images.sh), not the published image"
 done < <(bash "${repository}/scripts/base-images.sh" --names)
 
-mounts=()
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
-ca_file="$(npm config get cafile 2>/dev/null || true)"
-if [[ -n "${ca_file}" && "${ca_file}" != null && "${ca_file}" != undefined ]]; then
-  [[ -r "${ca_file}" ]] || fail "npm's cafile ${ca_file} is not readable: fix npm config cafile"
-  log "npm in the build trusts ${ca_file} (npm config cafile of this host), mounted for the RUN steps only"
-  printf 'cafile=/usr/local/etc/build-ca-bundle.crt\n' >"${work}/npmrc"
-  mounts=(
-    --volume "${ca_file}:/usr/local/etc/build-ca-bundle.crt:ro"
-    --volume "${work}/npmrc:/usr/local/etc/npmrc:ro"
-  )
-fi
+mounts=()
+ca_mounts="$(bash "${repository}/scripts/build-ca-mounts.sh" "${work}")"
+[[ -z "${ca_mounts}" ]] || mapfile -t mounts <<<"${ca_mounts}"
 
 previous="$(podman image inspect --format '{{.Id}}' "${image}" 2>/dev/null || true)"
 started=${SECONDS}
 log "building ${image} (revision ${revision:-unknown})"
 # --layers keeps each step's result, so a rebuild with the same package-lock.json skips `npm ci`.
 # --network host: RUN steps use the host's network; a netavark bridge works too but leaves its iptables
-# chains on the host.
-buildah bud --pull=never --layers --runtime runc --network host "${mounts[@]}" \
+# chains on the host. The OCI runtime (runc) is containers-env.sh's.
+buildah bud --pull=never --layers --network host "${mounts[@]}" \
   --build-arg "VERSION=${version}" --build-arg "REVISION=${revision}" \
   --file "${repository}/Dockerfile" --tag "${image}" "${repository}" >&2
 current="$(podman image inspect --format '{{.Id}}' "${image}")"

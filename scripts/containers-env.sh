@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that use buildah, podman or skopeo: container storage and settings of the
 # project's own under $cache_root/containers, so the host's own images and settings are never touched,
 # and the two settings this kind of machine needs (see the comments in the generated containers.conf).

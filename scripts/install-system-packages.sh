@@ -2,7 +2,9 @@
 # Installs the Debian packages the image build, the release tests and the node suite need, as root:
 #   buildah, podman, runc, skopeo       build, run and push the image without a Docker engine
 #   mmdebstrap, openssl, ca-certificates assemble the stand-in base images (scripts/base-images.sh)
-#   shellcheck                           lets actionlint check the release workflow's run: steps
+#   ShellCheck (package shellcheck)      checks scripts/*.sh and .ci/run (test/release/scripts.test.ts),
+#                                        and lets actionlint check the release workflow's run: steps
+#   gcc, libc6-dev                       compile the pod sandbox's pause (test/node/support/images.ts)
 #   docker-registry                      a real OCI registry (distribution) for the release tests
 #   containerd, containernetworking-plugins, iptables, conntrack, busybox-static, iproute2
 #                                        the real node: container runtime, pod network, kube-proxy, test pods
@@ -11,7 +13,7 @@ set -euo pipefail
 
 PACKAGES=(
   buildah podman runc conmon netavark aardvark-dns skopeo uidmap
-  mmdebstrap openssl ca-certificates curl shellcheck
+  mmdebstrap openssl ca-certificates curl shellcheck gcc libc6-dev
   docker-registry
   containerd containernetworking-plugins iptables conntrack busybox-static iproute2 util-linux
 )

@@ -1,9 +1,9 @@
 // Runs podman against the project's container storage (scripts/containers-env.sh), for the image tests.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { packageVersion } from "../chart/package-version.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -69,9 +69,7 @@ export async function createPodman(): Promise<Podman> {
  * name, tagged with package.json's version), or WEB_IDENTITY_WEBHOOK_TEST_IMAGE, e.g. a published image.
  */
 export async function projectImage(): Promise<{ readonly name: string; readonly version: string }> {
-  const { version } = JSON.parse(await readFile(join(projectDir, "package.json"), "utf8")) as {
-    version: string;
-  };
+  const version = packageVersion;
   const name =
     process.env.WEB_IDENTITY_WEBHOOK_TEST_IMAGE ||
     `ghcr.io/web-identity-webhook/web-identity-webhook:${version}`;

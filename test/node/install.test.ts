@@ -1,15 +1,16 @@
 // The chart README's install, upgrade and uninstall on a real node, from the OCI registry the release was published
 // to: the kubelet runs the image containerd pulled, the webhook manages its own certificate, `helm test` passes.
-// The tests are the release's life in order: each starts from what the one before it left.
+// One test, the release's life in order, each step starting from what the one before it left: install, helm
+// test, upgrade, uninstall. A step that fails skips the ones after it.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Deployment, MutatingWebhook } from "../chart/kinds.js";
 import { container, type Pod, pod, serviceAccount } from "../e2e/support/pods.js";
 import { startNode, type TestNode } from "./support/cluster.js";
 import { hasCredentials } from "./support/credentials.js";
 import { type PublishedRelease, publishToNode } from "./support/release.js";
-import { installWebhook, readmeCommands, release, runReadmeCommand } from "./support/webhook-release.js";
+import { chartReadmeCommands, installWebhook, release, runReadmeCommand } from "./support/webhook-release.js";
 
 const { namespace } = release;
 const deploymentPath = `/apis/apps/v1/namespaces/${namespace}/deployments/${release.name}`;
@@ -80,7 +81,10 @@ async function mutates(appNamespace: string): Promise<boolean> {
   return hasCredentials(created.spec);
 }
 
-test("helm install from the OCI registry with the default values: both replicas Ready on the pulled image, the Secret created, the caBundle written, helm test --logs passes", async (t) => {
+/** What the install step hands the helm test step: the README's helm test command. */
+let helmTestCommand: string[] | undefined;
+
+async function installStep(t: TestContext): Promise<void> {
   const { node, published } = started();
   t.diagnostic(
     `node Ready in ${node.startedInMs} ms; image and chart published in ${published.publishMs} ms`,
@@ -116,18 +120,23 @@ test("helm install from the OCI registry with the default values: both replicas 
   assert.equal(secret.type, "kubernetes.io/tls");
   assert.deepEqual(Object.keys(secret.data).sort(), ["ca.crt", "ca.key", "tls.crt", "tls.key"]);
   assert.equal(await caBundle(), secret.data["ca.crt"], "the caBundle is the Secret's CA");
+  helmTestCommand = helmTest;
+}
 
-  const started_ = Date.now();
-  const logs = await runReadmeCommand(node, published, helmTest, ["--logs"]);
-  t.diagnostic(`helm test --logs: exit 0 in ${Date.now() - started_} ms`);
+async function helmTestStep(t: TestContext): Promise<void> {
+  const { node, published } = started();
+  if (helmTestCommand === undefined) throw new Error("the install step found no helm test command");
+  const began = Date.now();
+  const logs = await runReadmeCommand(node, published, helmTestCommand, ["--logs"]);
+  t.diagnostic(`helm test --logs: exit 0 in ${Date.now() - began} ms`);
   assert.match(logs, /^Phase:\s+Succeeded$/m);
-});
+}
 
-test("helm upgrade to 3 replicas keeps the caBundle, and the new replicas serve pods with it", async (t) => {
+async function upgradeStep(t: TestContext): Promise<void> {
   const { node, published } = started();
   const before = await caBundle();
   assert.ok(before, "the install wrote a caBundle");
-  const [upgrade] = await readmeCommands("Upgrade");
+  const [upgrade] = await chartReadmeCommands("Upgrade");
   if (upgrade === undefined) throw new Error("the chart README's Upgrade section has no command");
   const upgradeStarted = Date.now();
   await runReadmeCommand(node, published, upgrade, ["--set", "replicaCount=3"]);
@@ -152,7 +161,7 @@ test("helm upgrade to 3 replicas keeps the caBundle, and the new replicas serve 
     serviceAccount("app", { "eks.amazonaws.com/role-arn": roleArn }),
   );
   assert.equal(await mutates("upgrade-check"), true, "a pod created after the upgrade gets credentials");
-});
+}
 
 interface Listed {
   items: { metadata: { name: string; labels?: Record<string, string> } }[];
@@ -216,9 +225,9 @@ function deletedBy(words: readonly string[]): string[] {
 /** What every namespace holds: its default ServiceAccount and the kube-root-ca.crt ConfigMap. */
 const namespaceDefaults = ["ConfigMap/kube-root-ca.crt", "ServiceAccount/default"];
 
-test("helm uninstall leaves what the chart README says once the pods have terminated, and the README's next commands remove it", async (t) => {
+async function uninstallStep(t: TestContext): Promise<void> {
   const { node, published } = started();
-  const [uninstall, ...cleanup] = await readmeCommands("Uninstall");
+  const [uninstall, ...cleanup] = await chartReadmeCommands("Uninstall");
   assert.deepEqual(
     uninstall?.slice(0, 2),
     ["helm", "uninstall"],
@@ -248,4 +257,32 @@ test("helm uninstall leaves what the chart README says once the pods have termin
 
   for (const words of cleanup) await runReadmeCommand(node, published, words);
   assert.deepEqual(await whatIsLeft(), namespaceDefaults);
+}
+
+const steps: [string, (t: TestContext) => Promise<void>][] = [
+  [
+    "helm install from the OCI registry with the default values: both replicas Ready on the pulled image, the Secret created, the caBundle written",
+    installStep,
+  ],
+  ["helm test --logs passes", helmTestStep],
+  ["helm upgrade to 3 replicas keeps the caBundle, and the new replicas serve pods with it", upgradeStep],
+  [
+    "helm uninstall leaves what the chart README says once the pods have terminated, and the README's next commands remove it",
+    uninstallStep,
+  ],
+];
+
+test("the chart README's install, helm test, upgrade and uninstall, in order, on a real node", async (t) => {
+  let failed: string | undefined;
+  for (const [name, step] of steps) {
+    const skip = failed === undefined ? false : `the step before failed: ${failed}`;
+    await t.test(name, { skip }, async (st) => {
+      try {
+        await step(st);
+      } catch (error) {
+        failed = name;
+        throw error;
+      }
+    });
+  }
 });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
+import { packageVersion } from "../chart/package-version.js";
 import { CommandError, repoRoot, runCommand } from "../support/command.js";
 import { lastLine } from "./support/tools.js";
 
@@ -49,11 +50,11 @@ function stepUsing(steps: readonly Step[], action: string): Step {
   return step;
 }
 
-async function packageJson(): Promise<{ version: string; devDependencies: Record<string, string> }> {
-  return JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
-    version: string;
+async function devDependencies(): Promise<Record<string, string>> {
+  const manifest = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
     devDependencies: Record<string, string>;
   };
+  return manifest.devDependencies;
 }
 
 /**
@@ -129,7 +130,7 @@ describe("the GitHub Actions workflows", () => {
   it("releases on a v* tag, and only when the tag is package.json's version", async () => {
     const { workflow, steps } = await releaseSteps();
     assert.deepEqual(workflow.on.push?.tags, ["v*"]);
-    const { version } = await packageJson();
+    const version = packageVersion;
     const released = await runVersionsStep(steps, `v${version}`);
     assert.equal(released.outputs.version, version);
     // GHCR names are lower-case whatever the owner's spelling; this is the image the chart's defaults name.
@@ -144,10 +145,9 @@ describe("the GitHub Actions workflows", () => {
 
   it("tests before it publishes, on the Node.js release npm scripts run on", async () => {
     const { steps } = await releaseSteps();
-    const { devDependencies } = await packageJson();
     assert.equal(
-      (await runVersionsStep(steps, `v${(await packageJson()).version}`)).outputs.node,
-      devDependencies.node,
+      (await runVersionsStep(steps, `v${packageVersion}`)).outputs.node,
+      (await devDependencies()).node,
     );
     const setupNode = stepUsing(steps, "actions/setup-node");
     assert.equal(setupNode.with?.["node-version"], expression("steps.versions.outputs.node"));
@@ -163,6 +163,47 @@ describe("the GitHub Actions workflows", () => {
     assert.equal(build.with?.sbom, true);
     assert.equal(build.with?.provenance, "mode=max");
     assert.equal(build.with?.push, true);
+  });
+
+  it("builds linux/arm64 without emulation: every stage that runs something runs on the builder's platform", async () => {
+    const { steps } = await releaseSteps();
+    const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+    const stages = dockerfile
+      .split(/^(?=FROM )/m)
+      .slice(1)
+      .map((stage) => ({ from: stage.split("\n")[0] ?? "", runs: /^RUN /m.test(stage) }));
+    assert.ok(stages.length >= 2, `the Dockerfile has ${stages.length} stage(s)`);
+    for (const stage of stages.filter(({ runs }) => runs))
+      assert.match(
+        stage.from,
+        /^FROM --platform=\$\{?BUILDPLATFORM\}? /,
+        `${stage.from}: a stage with RUN steps`,
+      );
+    assert.equal(
+      stages.at(-1)?.runs,
+      false,
+      "the runtime stage runs nothing, so it needs no arm64 emulation",
+    );
+    // A production dependency installed on the builder's platform must be the same on every platform.
+    const lock = JSON.parse(await readFile(join(repoRoot, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean; os?: unknown; cpu?: unknown; hasInstallScript?: boolean }>;
+    };
+    const platformBound = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== "" && entry.dev !== true)
+      .filter(
+        ([, entry]) => entry.os !== undefined || entry.cpu !== undefined || entry.hasInstallScript === true,
+      )
+      .map(([path]) => path);
+    assert.deepEqual(
+      platformBound,
+      [],
+      "production dependencies bound to a platform or with install scripts",
+    );
+    assert.equal(
+      steps.find((step) => step.uses?.startsWith("docker/setup-qemu-action")),
+      undefined,
+      "QEMU is not needed",
+    );
   });
 
   it("signs and pushes the chart with scripts/publish.sh, the phases CI runs", async () => {
@@ -189,7 +230,7 @@ describe("the GitHub Actions workflows", () => {
     const buildTools = await readFile(join(repoRoot, "scripts/build-tools.sh"), "utf8");
     const pinned = /^COSIGN_VERSION="(v[0-9.]+)"$/m.exec(buildTools)?.[1];
     assert.ok(pinned, "scripts/build-tools.sh pins no COSIGN_VERSION");
-    const { version } = await packageJson();
+    const version = packageVersion;
     assert.equal((await runVersionsStep(steps, `v${version}`)).outputs.cosign, pinned);
   });
 

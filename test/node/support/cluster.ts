@@ -18,7 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type ApiServerConfig, startApiServer } from "../../e2e/cluster/apiserver.js";
 import { ensureClusterBinaries } from "../../e2e/cluster/binaries.js";
@@ -86,7 +86,10 @@ export interface TestNode {
   createNamespace(name: string): Promise<void>;
   /** Creates the pod (restartPolicy should be Never), waits until it has run to completion, deletes it. */
   runPod(namespace: string, pod: object, timeoutMs?: number): Promise<PodRun>;
-  /** Stops everything in the recipe's order and returns what is still left on the host (empty: a clean stop). */
+  /**
+   * Stops everything in the recipe's order and returns what is still left on the host (empty: a clean stop).
+   * Every step runs even when one fails; then it rejects with an AggregateError of the failures.
+   */
   stop(): Promise<string[]>;
 }
 
@@ -118,20 +121,40 @@ export async function startNode(): Promise<TestNode> {
   const started: Started = { controllers: [] };
 
   const stopAll = async (client?: KubeClient): Promise<string[]> => {
-    for (const controller of started.controllers) await controller.stop();
-    if (client !== undefined && started.kubelet?.isRunning() && started.containerd !== undefined)
-      await deleteAllPods(client, started.containerd);
-    await started.kubeProxy?.stop();
-    await started.kubelet?.stop(15_000);
-    await started.containerd?.stop();
-    await started.dns?.stop();
-    // Before etcd: with etcd gone its graceful shutdown waits out the timeout.
-    await started.apiServer?.stop(15_000);
-    await started.etcd?.process.stop();
-    await keepLogs(dir);
-    await sweepHost(traces, before);
-    const left = await findLeftovers(traces, before);
-    if (left.length > 0) await forceClean(traces, before);
+    const { containerd } = started;
+    const deletePods =
+      client !== undefined && started.kubelet?.isRunning() && containerd !== undefined
+        ? () => deleteAllPods(client, containerd)
+        : undefined;
+    const errors = await runEveryStep([
+      ...started.controllers.map((controller) => () => controller.stop()),
+      deletePods,
+      () => started.kubeProxy?.stop(),
+      () => started.kubelet?.stop(15_000),
+      () => started.containerd?.stop(),
+      () => started.dns?.stop(),
+      // Before etcd: with etcd gone its graceful shutdown waits out the timeout.
+      () => started.apiServer?.stop(15_000),
+      () => started.etcd?.process.stop(),
+      () => keepLogs(dir),
+      () => sweepHost(traces, before),
+    ]);
+    let left: string[] = [];
+    errors.push(
+      ...(await runEveryStep([
+        async () => {
+          left = await findLeftovers(traces, before);
+        },
+      ])),
+    );
+    if (left.length > 0 || errors.length > 0)
+      errors.push(...(await runEveryStep([() => forceClean(traces, before)])));
+    if (errors.length > 0)
+      throw new AggregateError(
+        errors,
+        `stopping the node failed in ${errors.length} step(s): ${errors.map(String).join("; ")}` +
+          (left.length === 0 ? "" : `; left behind: ${left.join("; ")}`),
+      );
     return left;
   };
 
@@ -154,7 +177,7 @@ export async function startNode(): Promise<TestNode> {
         commonName: "kube-apiserver-kubelet-client",
         organizationName: "system:masters",
       }),
-      pauseImageArchive(version),
+      pauseImageArchive(version, dirname(binaries.kubelet)),
       busyboxImageArchive(),
     ]);
     const kubeletClientCertPath = join(dir, "pki", "apiserver-kubelet-client.crt");
@@ -277,6 +300,24 @@ export async function startNode(): Promise<TestNode> {
     const suffix = left.length === 0 ? "" : `\nand the teardown left: ${left.join("; ")}`;
     throw new Error(`${error instanceof Error ? error.message : String(error)}${suffix}`, { cause: error });
   }
+}
+
+/**
+ * Runs the steps in order, each even when one before it failed (a process that would not stop must not leave
+ * the rest running), and resolves with the failures. An undefined step is skipped.
+ */
+export async function runEveryStep(
+  steps: readonly ((() => Promise<unknown> | undefined) | undefined)[],
+): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step?.();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  return errors;
 }
 
 /** With WIW_NODE_KEEP_LOGS=1, copies the node's logs to <dir>-logs before the teardown removes dir. */

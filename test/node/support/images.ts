@@ -66,16 +66,21 @@ async function cachedScratchImage(
   }
 }
 
-/** The pause image as a docker archive, compiled from the pause.c of the Kubernetes module scripts/build-cluster.sh fetched. */
-export async function pauseImageArchive(version: string): Promise<{ ref: string; archive: string }> {
-  const goModCache = process.env.GOMODCACHE ?? join(process.env.HOME ?? "/root", "go", "pkg", "mod");
-  const source = join(goModCache, `k8s.io/kubernetes@${version}`, "build/pause/linux/pause.c");
+/**
+ * The pause image as a docker archive, compiled from pause.c in the bin dir of scripts/build-cluster.sh (which
+ * copies it there from the k8s.io/kubernetes module of that version).
+ */
+export async function pauseImageArchive(
+  version: string,
+  binDir: string,
+): Promise<{ ref: string; archive: string }> {
+  const source = join(binDir, "pause.c");
   let code: Buffer;
   try {
     code = await readFile(source);
   } catch {
     throw new Error(
-      `${source} is missing: run scripts/build-cluster.sh, which downloads k8s.io/kubernetes@${version}`,
+      `${source} is missing: run scripts/build-cluster.sh, which copies it from k8s.io/kubernetes@${version}`,
     );
   }
   const ref = localImages.pause(version);

@@ -126,7 +126,7 @@ async function processesLeft(traces: HostTraces): Promise<{ pid: number; cmdline
 }
 
 /**
- * After a teardown that left something (findLeftovers was not empty): SIGKILLs the node's processes left
+ * After a teardown that left something (findLeftovers was not empty) or had a step fail: SIGKILLs the node's processes left
  * (containerd's shims and their containers, by PID), removes the files the node created in the shared state
  * folders (shim sockets, CNI results), then sweeps again, so the next run finds the host as it was.
  */

@@ -1,11 +1,12 @@
 // Runs MinIO as the node suite's STS and S3: it verifies ServiceAccount tokens against the cluster's OpenID discovery.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ManagedProcess, startProcess } from "../../e2e/cluster/process.js";
 import { waitUntilReady } from "../../e2e/cluster/wait.js";
+import { lastLine } from "../../release/support/tools.js";
+import { runCommand } from "../../support/command.js";
 import { freePort } from "../../support/ports.js";
 
 export interface MinioOptions {
@@ -46,26 +47,10 @@ const region = "us-east-1";
 const buildScript = fileURLToPath(new URL("../../../scripts/build-tools.sh", import.meta.url));
 
 /** The path of the minio binary, built from its Go module by scripts/build-tools.sh on first use (about 6 min). */
-export function ensureMinioBinary(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [buildScript, "minio"], { stdio: ["ignore", "pipe", "inherit"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.once("error", (error) => reject(new Error(`could not run ${buildScript}: ${error.message}`)));
-    child.once("close", (code) => {
-      const binary = stdout.trim().split("\n").at(-1);
-      if (code !== 0 || binary === undefined || binary === "") {
-        reject(
-          new Error(`${buildScript} minio failed (exit ${code}); its errors are above. Run it by hand.`),
-        );
-        return;
-      }
-      resolve(binary);
-    });
-  });
+export async function ensureMinioBinary(): Promise<string> {
+  const binary = lastLine(await runCommand("bash", [buildScript, "minio"], { timeoutMs: 1_800_000 }));
+  if (binary === "") throw new Error(`${buildScript} minio printed no binary path`);
+  return binary;
 }
 
 // MinIO logs "IAM Roles: arn:minio:iam:<region>::role/<id>" once its IAM system has loaded the OpenID provider.

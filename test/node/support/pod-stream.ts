@@ -23,6 +23,10 @@ export interface StreamOptions {
 export interface StreamCount {
   created: number;
   withoutCredentials: number;
+  /** Pods admitted (their creation answered) while the disruption ran: what the stream is for. */
+  createdDuringDisruption: number;
+  /** Pods admitted without credentials before the disruption began or after it had ended. */
+  withoutCredentialsOutsideDisruption: number;
   /** Refused creations, each retried. */
   refusals: number;
   /** Pods still refused when their minute of retries ran out. */
@@ -52,13 +56,19 @@ function streamPod(options: StreamOptions, index: number): Pod {
   };
 }
 
-/** Creates pod `index`, retrying refusals for a minute; resolves with whether it got credentials, or undefined. */
+/** A pod the API server admitted: when its creation was answered, and whether it got credentials. */
+interface Admitted {
+  at: number;
+  credentials: boolean;
+}
+
+/** Creates pod `index`, retrying refusals for a minute; resolves with how it was admitted, or undefined. */
 async function createWithRetries(
   client: KubeClient,
   options: StreamOptions,
   index: number,
   count: StreamCount,
-): Promise<boolean | undefined> {
+): Promise<Admitted | undefined> {
   const deadline = Date.now() + retryForMs;
   for (;;) {
     try {
@@ -67,7 +77,7 @@ async function createWithRetries(
         `/api/v1/namespaces/${options.namespace}/pods`,
         streamPod(options, index),
       );
-      return hasCredentials(created.spec);
+      return { at: Date.now(), credentials: hasCredentials(created.spec) };
     } catch (error) {
       count.refusals += 1;
       count.firstRefusal ??= error instanceof Error ? error.message.slice(0, 300) : String(error);
@@ -82,38 +92,49 @@ export async function streamPodsDuring(client: KubeClient, options: StreamOption
   const count: StreamCount = {
     created: 0,
     withoutCredentials: 0,
+    createdDuringDisruption: 0,
+    withoutCredentialsOutsideDisruption: 0,
     refusals: 0,
     neverCreated: 0,
     firstRefusal: undefined,
     disruptionMs: 0,
   };
   let disruptionSettled = false;
+  const window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY };
   const disruption = sleep(options.disruptAfterMs)
     .then(async () => {
-      const started = Date.now();
+      window.start = Date.now();
       await options.disrupt();
-      count.disruptionMs = Date.now() - started;
+      window.end = Date.now();
+      count.disruptionMs = window.end - window.start;
     })
     .finally(() => {
       disruptionSettled = true;
     });
+  const admitted: Admitted[] = [];
   const creations: Promise<void>[] = [];
   const began = Date.now();
   // Bounded: a disruption that never settles ends the stream after maxCount pods all the same.
   const maxCount = options.count * maxCountFactor;
   for (let index = 0; index < maxCount && (index < options.count || !disruptionSettled); index++) {
     creations.push(
-      createWithRetries(client, options, index, count).then((credentials) => {
-        if (credentials === undefined) count.neverCreated += 1;
-        else {
-          count.created += 1;
-          if (!credentials) count.withoutCredentials += 1;
-        }
+      createWithRetries(client, options, index, count).then((pod) => {
+        if (pod === undefined) count.neverCreated += 1;
+        else admitted.push(pod);
       }),
     );
     await sleep(Math.max(0, began + (index + 1) * options.intervalMs - Date.now()));
   }
   await Promise.all(creations);
   await disruption;
+  for (const pod of admitted) {
+    const during = pod.at >= window.start && pod.at <= window.end;
+    count.created += 1;
+    if (during) count.createdDuringDisruption += 1;
+    if (!pod.credentials) {
+      count.withoutCredentials += 1;
+      if (!during) count.withoutCredentialsOutsideDisruption += 1;
+    }
+  }
   return count;
 }

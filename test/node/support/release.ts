@@ -1,7 +1,7 @@
 // The release as users get it, on the node: a registry on the node's address, the image and the chart pushed to it
 // by scripts/publish.sh (the script CI and the release workflow run), and containerd trusting it to pull.
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { packageVersion } from "../../chart/package-version.js";
 import { helmPath } from "../../chart/render.js";
 import { type Registry, startRegistry } from "../../release/support/registry.js";
 import { repoRoot, runCommand } from "../../support/command.js";
@@ -17,11 +17,6 @@ export interface PublishedRelease {
   /** How long the push of the image and the chart took. */
   publishMs: number;
   stop(): Promise<void>;
-}
-
-async function packageVersion(): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { version: string };
-  return manifest.version;
 }
 
 /** `scripts/publish.sh PHASE --registry HOST --ca-file CA`; resolves with the last line it prints. */
@@ -51,11 +46,8 @@ export async function publishToNode(node: TestNode): Promise<PublishedRelease> {
   const registry = await startRegistry({ dir: join(node.workDir, "registry"), address: node.network.nodeIp });
   try {
     const started = Date.now();
-    const [image, chartRef, version] = await Promise.all([
-      publish("image", registry),
-      publish("chart", registry),
-      packageVersion(),
-    ]);
+    const [image, chartRef] = await Promise.all([publish("image", registry), publish("chart", registry)]);
+    const version = packageVersion;
     const publishMs = Date.now() - started;
     const chart = chartRef.replace(/:[^:/]+$/, "");
     if (chartRef !== `${chart}:${version}`)

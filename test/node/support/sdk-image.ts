@@ -4,7 +4,7 @@
 // the build's npm step needs the registry, so it runs before the node suite enters its network namespace, and
 // the tests only look the image up (builtSdkAppImage).
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,8 +73,11 @@ async function builtOn(reference: string): Promise<string | undefined> {
   );
 }
 
-// The host's CA bundle, which the TLS-intercepting proxy's CA is in, is given to npm in the RUN step only.
-const hostCaBundle = process.env.NODE_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt";
+/** scripts/build-ca-mounts.sh's buildah arguments: the host npm's cafile for the RUN steps, with its npmrc in dir. */
+async function caMounts(dir: string): Promise<string[]> {
+  const { stdout } = await runCommand("bash", [join(repoRoot, "scripts/build-ca-mounts.sh"), dir]);
+  return stdout.split("\n").filter((line) => line !== "");
+}
 
 /**
  * Builds the SDK app image with buildah unless the storage has one of the app folder's content on the current
@@ -88,8 +91,7 @@ export async function buildSdkAppImage(log: (line: string) => void = () => undef
 
   const work = await mkdtemp(join(tmpdir(), "sdk-app-build-"));
   try {
-    const npmrc = join(work, "npmrc");
-    await writeFile(npmrc, "cafile=/etc/ssl/certs/ca-certificates.crt\n");
+    const mounts = await caMounts(work);
     const started = Date.now();
     log(`building ${reference} from ${sdkAppDir}`);
     await buildImage({
@@ -98,8 +100,7 @@ export async function buildSdkAppImage(log: (line: string) => void = () => undef
       extraArgs: [
         // RUN steps use the host's network; buildah's default bridge would leave iptables chains behind.
         "--network=host",
-        `--volume=${hostCaBundle}:/etc/ssl/certs/ca-certificates.crt:ro`,
-        `--volume=${npmrc}:/usr/local/etc/npmrc:ro`,
+        ...mounts,
         `--build-arg=NODE_IMAGE=${base.node}`,
         `--build-arg=RUNTIME_IMAGE=${base.runtime}`,
         `--label=${baseImagesLabel}=${baseIds}`,

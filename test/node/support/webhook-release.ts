@@ -1,10 +1,10 @@
 // The chart README's own commands (install, upgrade, uninstall), run on the node against the published release:
 // the README's chart path becomes the OCI reference the release was published to, and the image registry the
 // test registry; nothing else is changed.
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { container, type Pod, pod, serviceAccount } from "../../e2e/support/pods.js";
+import { markdownCommands, words } from "../../release/support/readme.js";
 import { repoRoot } from "../../support/command.js";
 import type { TestNode } from "./cluster.js";
 import { hasCredentials } from "./credentials.js";
@@ -15,22 +15,10 @@ const chartReadme = join(repoRoot, "charts/web-identity-webhook/README.md");
 /** The release name and namespace the README's commands use. */
 export const release = { name: "web-identity-webhook", namespace: "web-identity-webhook" } as const;
 
-/**
- * The commands of the first ```sh block under the README's "## <section>" heading, each split into words:
- * comment lines are dropped and lines ending in a backslash are joined with the next.
- */
-export async function readmeCommands(section: string): Promise<string[][]> {
-  const readme = await readFile(chartReadme, "utf8");
-  const start = readme.indexOf(`\n## ${section}\n`);
-  if (start === -1) throw new Error(`${chartReadme} has no "## ${section}" section`);
-  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start))?.[1];
-  if (block === undefined) throw new Error(`the "## ${section}" section of ${chartReadme} has no sh block`);
-  return block
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => line.split(/\s+/));
+/** The commands of the first ```sh block under the chart README's heading `section`, each split into words. */
+export async function chartReadmeCommands(section: string): Promise<string[][]> {
+  const [block = []] = await markdownCommands(chartReadme, section);
+  return block.map(words);
 }
 
 /** A README command with the chart path replaced by the published chart and the test registry's image. */
@@ -103,7 +91,7 @@ export async function installWebhook(
   published: PublishedRelease,
   extraArgs: readonly string[] = [],
 ): Promise<{ helmTest: string[]; mutatingAfterMs: number }> {
-  const commands = await readmeCommands("Install");
+  const commands = await chartReadmeCommands("Install");
   const helmTest = commands.find((words) => words[0] === "helm" && words[1] === "test");
   if (helmTest === undefined)
     throw new Error(`the Install section of ${chartReadme} has no helm test command`);

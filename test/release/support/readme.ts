@@ -1,4 +1,5 @@
-// The shell commands of a README section, as the release tests run them: one string per command, as typed.
+// The shell commands of a markdown section (the README's, the chart README's), as the tests run them: one
+// string per command, as typed.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../../support/command.js";
@@ -6,13 +7,13 @@ import { repoRoot } from "../../support/command.js";
 export const readmePath = join(repoRoot, "README.md");
 
 /**
- * The ```sh blocks under the heading `title` (any level, up to the next heading of the same or a higher level),
- * each as its commands: continuation lines joined, blank and comment-only lines dropped.
+ * The ```sh blocks of the markdown file under the heading `title` (any level, up to the next heading of the
+ * same or a higher level), each as its commands: continuation lines joined, blank and comment-only lines dropped.
  */
-export async function readmeCommands(title: string): Promise<string[][]> {
-  const lines = (await readFile(readmePath, "utf8")).split("\n");
+export async function markdownCommands(file: string, title: string): Promise<string[][]> {
+  const lines = (await readFile(file, "utf8")).split("\n");
   const start = lines.findIndex((line) => /^#{1,6} /.test(line) && line.replace(/^#+ /, "") === title);
-  if (start < 0) throw new Error(`${readmePath} has no heading "${title}"`);
+  if (start < 0) throw new Error(`${file} has no heading "${title}"`);
   const level = /^#+/.exec(lines[start] ?? "")?.[0].length ?? 1;
   const blocks: string[][] = [];
   let block: string[] | undefined;
@@ -25,8 +26,13 @@ export async function readmeCommands(title: string): Promise<string[][]> {
       block = undefined;
     } else block?.push(line);
   }
-  if (blocks.length === 0) throw new Error(`the section "${title}" of ${readmePath} has no \`\`\`sh block`);
+  if (blocks.length === 0) throw new Error(`the section "${title}" of ${file} has no \`\`\`sh block`);
   return blocks;
+}
+
+/** markdownCommands of the repository's README.md. */
+export function readmeCommands(title: string): Promise<string[][]> {
+  return markdownCommands(readmePath, title);
 }
 
 function commandsOf(lines: readonly string[]): string[] {

@@ -1,7 +1,7 @@
 // The release tools as CI has them (cosign and helm from the project's scripts, skopeo and buildah from Debian),
 // and a way to run them inside a test's network namespace with a home of the test's own.
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { packageVersion } from "../../chart/package-version.js";
 import { type CommandOptions, type CommandResult, repoRoot, runCommand } from "../../support/command.js";
 import { inNamespace, type NetworkNamespace } from "./netns.js";
 
@@ -23,17 +23,15 @@ export function lastLine(result: CommandResult): string {
 export async function releaseTools(): Promise<ReleaseTools> {
   const script = (name: string, ...args: string[]) =>
     runCommand("bash", [join(repoRoot, "scripts", name), ...args], { timeoutMs: 900_000 });
-  const [cosign, helm, cacheRoot, manifest] = await Promise.all([
+  const [cosign, helm, cacheRoot] = await Promise.all([
     script("build-tools.sh", "cosign").then(lastLine),
     script("install-helm.sh").then(lastLine),
     runCommand("bash", [
       "-c",
       `source "${repoRoot}scripts/cache-dir.sh" && printf '%s\\n' "$cache_root"`,
     ]).then(lastLine),
-    readFile(join(repoRoot, "package.json"), "utf8"),
   ]);
-  const { version } = JSON.parse(manifest) as { version: string };
-  return { version, cosign, helm, cacheRoot };
+  return { version: packageVersion, cosign, helm, cacheRoot };
 }
 
 /**
