@@ -71,6 +71,7 @@ export interface Container {
 export interface Volume {
   readonly name: string;
   readonly emptyDir?: Readonly<Record<string, unknown>>;
+  readonly configMap?: { readonly name: string };
   readonly secret?: {
     readonly secretName: string;
     readonly items?: readonly { key: string; path: string }[];
@@ -79,6 +80,8 @@ export interface Volume {
 
 export interface PodSpec {
   readonly serviceAccountName?: string;
+  readonly hostNetwork?: boolean;
+  readonly dnsPolicy?: string;
   readonly priorityClassName?: string;
   readonly terminationGracePeriodSeconds?: number;
   readonly securityContext: Readonly<Record<string, unknown>>;
@@ -100,6 +103,13 @@ export interface Deployment extends KubeObject {
   readonly spec: {
     readonly replicas: number;
     readonly selector: LabelSelector;
+    readonly strategy?: {
+      readonly type: string;
+      readonly rollingUpdate?: {
+        readonly maxSurge: number | string;
+        readonly maxUnavailable: number | string;
+      };
+    };
     readonly template: {
       readonly metadata: {
         readonly labels: Readonly<Record<string, string>>;

@@ -174,4 +174,37 @@ pod-identity.web-identity-webhook.io
 {{- if eq (int .Values.config.port) (int .Values.config.metricsPort) }}
 {{- fail (printf "config.port and config.metricsPort are both %d; give them different ports" (int .Values.config.port)) }}
 {{- end }}
+{{- if .Values.hostNetwork }}
+{{- $taken := include "web-identity-webhook.nodePorts" . | fromYaml }}
+{{- range $key := list "port" "metricsPort" }}
+{{- $port := index $.Values.config $key | int }}
+{{- with index $taken (toString $port) }}
+{{- fail (printf "config.%s is %d, which with hostNetwork=true is a port of the node itself, and %d belongs to %s there; pick a free node port, e.g. config.port=10270 and config.metricsPort=10271 (see the chart README, Host network)" $key $port $port .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $chartVolumes := list "tmp" "tls" "role-policy" }}
+{{- range .Values.extraVolumes }}
+{{- if has .name $chartVolumes }}
+{{- fail (printf "extraVolumes: the name %q is a volume of the chart's own (%s); give your volume another name" .name (join ", " $chartVolumes)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Ports of the node's own components that a hostNetwork webhook must not bind, as YAML: port -> owner. */}}
+{{- define "web-identity-webhook.nodePorts" -}}
+"10248": the kubelet's healthz
+"10249": kube-proxy's metrics
+"10250": the kubelet's API
+"10255": the kubelet's read-only API
+"10256": kube-proxy's healthz
+{{- end }}
+
+{{/* dnsPolicy: the value if set, else ClusterFirstWithHostNet on the host network (so cluster names still resolve), else none (Kubernetes' ClusterFirst). */}}
+{{- define "web-identity-webhook.dnsPolicy" -}}
+{{- if .Values.dnsPolicy }}
+{{- .Values.dnsPolicy }}
+{{- else if .Values.hostNetwork }}
+{{- "ClusterFirstWithHostNet" }}
+{{- end }}
 {{- end }}
