@@ -7,6 +7,7 @@ import { certificateFlags } from "../certs/flags.js";
 import { type ServeConfig, serveConfigFrom } from "../config/config.js";
 import { serveFlags } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags } from "../config/parse.js";
+import { referenceFlagWarnings, referenceOnlyFlags } from "../config/reference-flags.js";
 import { isRelevantAnnotation } from "../identity/annotations.js";
 import type { KubeConnection } from "../kube/connection.js";
 import { RolePolicyError } from "../policy/role-policy.js";
@@ -28,7 +29,10 @@ Runs the mutating admission webhook: POST /mutate, GET /healthz and GET /readyz 
 configuration or --kubeconfig) or from --service-accounts-file.
 
 Flags (each also read from its environment variable):
-${formatFlagHelp(flags)}`;
+${formatFlagHelp(flags)}
+
+The reference webhook's (amazon-eks-pod-identity-webhook) flags are accepted too, with one dash or two:
+ours by the same name, the rest ignored with a warning or refused with the reason (see the README).`;
 
 export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -37,10 +41,12 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   }
   let config: ServeConfig;
   let certificates: ReturnType<typeof certificateConfigFrom>;
+  let referenceWarnings: readonly string[];
   try {
-    const { values, positionals } = parseFlags(flags, argv, io.env);
+    const { values, positionals } = parseFlags([...flags, ...referenceOnlyFlags], argv, io.env);
     if (positionals.length > 0)
       throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    referenceWarnings = referenceFlagWarnings(values);
     config = serveConfigFrom(values);
     certificates = certificateConfigFrom(values, io.env);
     if (config.rolePolicyFile !== undefined) {
@@ -56,6 +62,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   }
 
   const logger = pino({ level: config.logLevel, base: { component: "web-identity-webhook" } });
+  for (const warning of referenceWarnings) logger.warn(warning);
   if (config.engine.rolePolicy !== undefined) {
     const namespaces = [...config.engine.rolePolicy.namespaces.keys()];
     logger.info({ file: config.rolePolicyFile, namespaces }, "role policy loaded");

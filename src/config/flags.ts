@@ -14,6 +14,8 @@ export interface FlagSpec {
   readonly max?: number;
   /** Accepted values of a string flag. */
   readonly choices?: readonly string[];
+  /** false: no environment twin (flags kept only so the reference webhook's command lines parse). */
+  readonly environment?: false;
 }
 
 /** The environment variable that sets a flag: WEB_IDENTITY_WEBHOOK_ + the name in upper snake case. */

@@ -16,7 +16,8 @@ export interface ParsedArgs {
 }
 
 /**
- * Parses `--name value`, `--name=value` and `--bool-flag` (or `--bool-flag=false`).
+ * Parses `--name value`, `--name=value` and `--bool-flag` (or `--bool-flag=false`); as Go's flag package
+ * does, a known flag may also be written with one dash (`-name=value`).
  * A flag on the command line wins over its environment twin, which wins over the default.
  */
 export function parseFlags(
@@ -29,12 +30,14 @@ export function parseFlags(
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith("--")) {
+    const dashes = arg.startsWith("--") ? 2 : 1;
+    const eq = arg.indexOf("=");
+    const name = arg.slice(dashes, eq === -1 ? undefined : eq);
+    // One dash is a flag only when it names one: "-" and other arguments stay positional.
+    if (!arg.startsWith("-") || (dashes === 1 && !byName.has(name))) {
       positionals.push(arg);
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
     const spec = byName.get(name);
     if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
     let value: string;
@@ -54,7 +57,7 @@ export function parseFlags(
   const values = new Map<string, FlagValue>();
   for (const spec of specs) {
     const fromArgs = raw.get(spec.name);
-    const fromEnv = env[envName(spec.name)];
+    const fromEnv = spec.environment === false ? undefined : env[envName(spec.name)];
     const source = fromArgs ? `--${spec.name}` : `${envName(spec.name)}`;
     const texts = fromArgs ?? (fromEnv !== undefined && fromEnv !== "" ? [fromEnv] : undefined);
     if (texts === undefined) {
@@ -66,6 +69,9 @@ export function parseFlags(
   return { values, positionals };
 }
 
+const trueSpellings = new Set(["true", "1", "t", "T", "TRUE", "True"]);
+const falseSpellings = new Set(["false", "0", "f", "F", "FALSE", "False"]);
+
 function convert(spec: FlagSpec, texts: readonly string[], source: string): FlagValue {
   if (spec.kind === "list")
     return texts
@@ -75,8 +81,9 @@ function convert(spec: FlagSpec, texts: readonly string[], source: string): Flag
   const text = texts[texts.length - 1] as string;
   switch (spec.kind) {
     case "bool": {
-      if (text === "true" || text === "1") return true;
-      if (text === "false" || text === "0") return false;
+      // Go's strconv.ParseBool spellings, which the reference webhook's users pass.
+      if (trueSpellings.has(text)) return true;
+      if (falseSpellings.has(text)) return false;
       throw new ConfigError(`${source}: ${JSON.stringify(text)} is not true or false`);
     }
     case "int": {

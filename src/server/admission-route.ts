@@ -95,6 +95,12 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
       reply.raw.once("close", ticket.release);
       done();
     });
+    // Every answer of this route, 429s and 4xx included, as the reference webhook counts them.
+    app.addHook("onResponse", (request, reply, done) => {
+      const path = request.url.split("?", 1)[0] ?? request.url;
+      metrics.httpRequest(request.method, path, reply.statusCode, elapsedMs(request) / 1000);
+      done();
+    });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: maxBodyBytes }, parseJson);
 

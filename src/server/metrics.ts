@@ -1,6 +1,6 @@
 // The webhook's Prometheus metrics on a registry of its own, with one method per event other parts report.
 
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from "prom-client";
 import type { AdmissionLimits, OverloadLimit } from "./admission-limits.js";
 
 /** mutated: a non-empty patch; skipped: admitted unchanged; error: admitted unchanged because something failed; invalid: 4xx. */
@@ -28,6 +28,8 @@ export interface Metrics {
   overloaded(limit: OverloadLimit): void;
   /** Where the reviews and request bytes in flight gauges read from at each scrape. */
   inFlightFrom(limits: Pick<AdmissionLimits, "reviewsInFlight" | "bytesInFlight">): void;
+  /** One answered request to /mutate, any status (the reference webhook's http_request_* metrics). */
+  httpRequest(verb: string, path: string, code: number, seconds: number): void;
 }
 
 export interface MetricsOptions {
@@ -124,6 +126,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  const reference = referenceMetrics(registry);
+
   // Label lookups hash their values; the review path reuses one child per (outcome, reason).
   const reviewCounters = new Map<string, Counter.Internal>();
   return {
@@ -137,6 +141,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
       counter.inc();
       latency.observe(seconds);
+      reference.review(reason);
     },
     cacheMiss: () => cacheMisses.inc(),
     liveLookup: (outcome) => liveLookups.labels(outcome).inc(),
@@ -150,6 +155,90 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     overloaded: (limit) => overloaded.labels(limit).inc(),
     inFlightFrom(limits) {
       inFlight = limits;
+    },
+    httpRequest: reference.httpRequest,
+  };
+}
+
+/** Review reasons the reference webhook counts as a ServiceAccount it could not find (absent, or not in time). */
+const missingServiceAccountReasons: ReadonlySet<string> = new Set(["no-serviceaccount", "lookup-failed"]);
+
+/**
+ * The reference webhook's metrics (aws/amazon-eks-pod-identity-webhook pkg/handler/middleware.go and
+ * pkg/cache/cache.go), by its names, types, labels and units, so that its dashboards and alerts keep working.
+ */
+function referenceMetrics(registry: Registry) {
+  const podCount = new Counter({
+    name: "pod_identity_webhook_pod_count",
+    help: "Pods given credentials, by method (sts_web_identity); the reference webhook's name",
+    labelNames: ["method"] as const,
+    registers: [registry],
+  });
+  const missingServiceAccounts = new Counter({
+    name: "pod_identity_webhook_missing_sa_count",
+    help: "Pods whose ServiceAccount was not found, or not in time; the reference webhook's name",
+    registers: [registry],
+  });
+  const used = new Gauge({
+    name: "pod_identity_webhook_used",
+    help: "1 once a pod has been given credentials; the reference webhook's name",
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: "http_request_count",
+    help: "Requests to /mutate by verb, path and response code; the reference webhook's name",
+    labelNames: ["verb", "path", "code"] as const,
+    registers: [registry],
+  });
+  const latencies = new Histogram({
+    name: "http_request_latencies",
+    help: "Response latency of /mutate in microseconds by verb and path; the reference webhook's name and buckets",
+    labelNames: ["verb", "path"] as const,
+    // The reference's prometheus.ExponentialBuckets(125000, 2, 7): 125 ms to 8 s, in microseconds.
+    buckets: [125000, 250000, 500000, 1000000, 2000000, 4000000, 8000000],
+    registers: [registry],
+  });
+  const latencySummary = new Summary({
+    name: "http_request_duration_microseconds",
+    help: "Response latency summary of /mutate in microseconds by verb and path; the reference webhook's name",
+    labelNames: ["verb", "path"] as const,
+    // The reference's summary has no quantiles (client_golang's default), only _sum and _count, over an hour.
+    percentiles: [],
+    maxAgeSeconds: 3600,
+    ageBuckets: 5,
+    registers: [registry],
+  });
+  const stsWebIdentityPods = podCount.labels("sts_web_identity");
+  const requestChildren = new Map<
+    string,
+    {
+      count: Counter.Internal;
+      latency: Histogram.Internal<"verb" | "path">;
+      summary: Summary.Internal<"verb" | "path">;
+    }
+  >();
+  return {
+    review(reason: string): void {
+      if (reason === "mutated") {
+        stsWebIdentityPods.inc();
+        used.set(1);
+      } else if (missingServiceAccountReasons.has(reason)) missingServiceAccounts.inc();
+    },
+    httpRequest(verb: string, path: string, code: number, seconds: number): void {
+      const key = `${verb} ${path} ${code}`;
+      let children = requestChildren.get(key);
+      if (children === undefined) {
+        children = {
+          count: requests.labels(verb, path, String(code)),
+          latency: latencies.labels(verb, path),
+          summary: latencySummary.labels(verb, path),
+        };
+        requestChildren.set(key, children);
+      }
+      const microseconds = Math.floor(seconds * 1e6);
+      children.count.inc();
+      children.latency.observe(microseconds);
+      children.summary.observe(microseconds);
     },
   };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { describe, test } from "node:test";
 import { createMetrics } from "../../src/server/metrics.js";
-import { reviewText } from "../unit/admission/fixtures.js";
+import { reviewJson, reviewText } from "../unit/admission/fixtures.js";
 import { review, send } from "./support/https-client.js";
 import { startTestWebhook } from "./support/webhook.js";
 
@@ -62,6 +62,48 @@ describe("metrics", () => {
       const expiry = /^web_identity_webhook_certificate_expiry_timestamp_seconds (\d+)$/m.exec(text)?.[1];
       const validTo = Date.parse(webhook.certificate.current()?.certificate.validTo ?? "") / 1000;
       assert.equal(Number(expiry), validTo);
+    } finally {
+      await webhook.stop();
+    }
+  });
+
+  test("the reference webhook's metrics are served by its names, types, labels and units", async () => {
+    const webhook = await startTestWebhook({ metricsPort: 0 });
+    try {
+      await review(webhook, reviewText("pod-create-v1"));
+      const missing = reviewJson("pod-create-v1");
+      (missing.request.object as { spec: { serviceAccountName: string } }).spec.serviceAccountName = "nobody";
+      await review(webhook, JSON.stringify(missing));
+      await review(webhook, reviewText("deployment-create-v1"));
+      await send(webhook, { body: "{nope" });
+
+      const metricsPort = webhook.server.metricsAddress()?.port ?? 0;
+      const { text } = await getMetrics(metricsPort);
+      const expected = [
+        "# TYPE pod_identity_webhook_pod_count counter",
+        'pod_identity_webhook_pod_count{method="sts_web_identity"} 1',
+        "# TYPE pod_identity_webhook_missing_sa_count counter",
+        "pod_identity_webhook_missing_sa_count 1",
+        "# TYPE pod_identity_webhook_used gauge",
+        "pod_identity_webhook_used 1",
+        "# TYPE http_request_count counter",
+        'http_request_count{verb="POST",path="/mutate",code="200"} 3',
+        'http_request_count{verb="POST",path="/mutate",code="400"} 1',
+        "# TYPE http_request_latencies histogram",
+        'http_request_latencies_bucket{le="125000",verb="POST",path="/mutate"} 4',
+        'http_request_latencies_bucket{le="8000000",verb="POST",path="/mutate"} 4',
+        'http_request_latencies_count{verb="POST",path="/mutate"} 4',
+        "# TYPE http_request_duration_microseconds summary",
+        'http_request_duration_microseconds_count{verb="POST",path="/mutate"} 4',
+      ];
+      for (const line of expected) assert.ok(text.includes(line), `missing ${line}\n${text}`);
+      // Microseconds, as the reference's: four local reviews take more than 4 µs and less than 125 ms each.
+      const sum = Number(
+        /^http_request_latencies_sum\{verb="POST",path="\/mutate"\} (\S+)$/m.exec(text)?.[1],
+      );
+      assert.ok(sum > 4 && sum < 500000, `http_request_latencies_sum ${sum}`);
+      // The reference's summary has no quantiles, only _sum and _count.
+      assert.doesNotMatch(text, /http_request_duration_microseconds\{.*quantile=/);
     } finally {
       await webhook.stop();
     }

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { certificateFlags } from "../../../src/certs/flags.js";
 import { serveUsage } from "../../../src/cli/serve.js";
 import { type FlagKind, type FlagSpec, serveFlags } from "../../../src/config/flags.js";
+import { referenceFlags } from "../../../src/config/reference-flags.js";
 import { readRolePolicyFile } from "../../../src/policy/file.js";
 import { isRoleAllowed } from "../../../src/policy/role-policy.js";
 import { createMetrics } from "../../../src/server/metrics.js";
@@ -181,5 +182,22 @@ describe("README.md", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test("the reference flags table has one row per reference flag, in order, with its default and handling", async () => {
+    const rows = markdownTable(readmeSection(await readReadme(), "### The reference webhook's flags"), [
+      "reference flag",
+      "reference default",
+      "here",
+      "meaning",
+    ]);
+    assert.deepEqual(
+      rows.map(({ cells }) => [unquoted(cells[0] ?? ""), unquoted(cells[1] ?? ""), cells[2]]),
+      referenceFlags.map((flag) => [
+        `--${flag.name}`,
+        flag.referenceDefault === undefined || flag.referenceDefault === "" ? "unset" : flag.referenceDefault,
+        flag.handling,
+      ]),
+    );
   });
 });
