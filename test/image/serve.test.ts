@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ensureSelfSignedCertificate } from "../../src/server/self-signed.js";
 import { httpsRequest, waitUntilReady } from "../package/serve-process.js";
+import { assertExampleReviewAnswer } from "../support/example-review.js";
 import { freePort } from "../support/ports.js";
 import { until } from "../support/until.js";
 import { containerName, createPodman, type Podman, projectDir, projectImage } from "./podman.js";
@@ -14,8 +15,6 @@ import { containerName, createPodman, type Podman, projectDir, projectImage } fr
 const imageUser = 65532;
 const shutdownDelayMs = 3000; // serve's default --shutdown-delay
 const stopTimeoutSeconds = 20;
-const roleArn = "arn:aws:iam::111122223333:role/s3-reader";
-const tokenDir = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
 
 let podman: Podman;
 let work: string;
@@ -124,47 +123,7 @@ test("answers /readyz and the example review with the expected patch over TLS", 
   const review = await readFile(join(projectDir, "examples/review.json"), "utf8");
   const answer = await httpsRequest(port, ca, "POST", "/mutate", review);
   assert.equal(answer.status, 200, answer.body);
-  const { response } = JSON.parse(answer.body) as {
-    response: { uid: string; allowed: boolean; patchType?: string; patch?: string };
-  };
-  assert.equal(response.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
-  assert.equal(response.allowed, true);
-  assert.equal(response.patchType, "JSONPatch");
-  assert.deepEqual(JSON.parse(Buffer.from(response.patch ?? "", "base64").toString("utf8")), [
-    {
-      op: "add",
-      path: "/spec/volumes",
-      value: [
-        {
-          name: "aws-iam-token",
-          projected: {
-            sources: [
-              {
-                serviceAccountToken: {
-                  audience: "sts.amazonaws.com",
-                  expirationSeconds: 86400,
-                  path: "token",
-                },
-              },
-            ],
-          },
-        },
-      ],
-    },
-    {
-      op: "add",
-      path: "/spec/containers/0/env",
-      value: [
-        { name: "AWS_ROLE_ARN", value: roleArn },
-        { name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: `${tokenDir}/token` },
-      ],
-    },
-    {
-      op: "add",
-      path: "/spec/containers/0/volumeMounts",
-      value: [{ name: "aws-iam-token", readOnly: true, mountPath: tokenDir }],
-    },
-  ]);
+  assertExampleReviewAnswer(answer.body);
 });
 
 test("podman stop (SIGTERM): /readyz fails during the drain, then the process exits 0 by itself", async () => {

@@ -4,6 +4,7 @@ import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { assertExampleReviewAnswer } from "../support/example-review.js";
 import { type InstalledPackage, packAndInstall, projectDir } from "./installed-package.js";
 import { httpsRequest, runInstalled, startServe, waitUntilReady } from "./serve-process.js";
 
@@ -20,9 +21,6 @@ interface Lockfile {
 
 const projectPackage = JSON.parse(await readFile(join(projectDir, "package.json"), "utf8")) as PackageJson;
 const lockfile = JSON.parse(await readFile(join(projectDir, "package-lock.json"), "utf8")) as Lockfile;
-
-const roleArn = "arn:aws:iam::111122223333:role/s3-reader";
-const tokenDir = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -103,47 +101,7 @@ test("serves the example review with a patch over HTTPS, then exits 0 on SIGTERM
     const review = await readFile(join(installed.packageDir, "examples", "review.json"), "utf8");
     const answer = await httpsRequest(serve.port, ca, "POST", "/mutate", review);
     assert.equal(answer.status, 200, answer.body);
-    const { response } = JSON.parse(answer.body) as {
-      response: { uid: string; allowed: boolean; patchType?: string; patch?: string };
-    };
-    assert.equal(response.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
-    assert.equal(response.allowed, true);
-    assert.equal(response.patchType, "JSONPatch");
-    assert.deepEqual(JSON.parse(Buffer.from(response.patch ?? "", "base64").toString("utf8")), [
-      {
-        op: "add",
-        path: "/spec/volumes",
-        value: [
-          {
-            name: "aws-iam-token",
-            projected: {
-              sources: [
-                {
-                  serviceAccountToken: {
-                    audience: "sts.amazonaws.com",
-                    expirationSeconds: 86400,
-                    path: "token",
-                  },
-                },
-              ],
-            },
-          },
-        ],
-      },
-      {
-        op: "add",
-        path: "/spec/containers/0/env",
-        value: [
-          { name: "AWS_ROLE_ARN", value: roleArn },
-          { name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: `${tokenDir}/token` },
-        ],
-      },
-      {
-        op: "add",
-        path: "/spec/containers/0/volumeMounts",
-        value: [{ name: "aws-iam-token", readOnly: true, mountPath: tokenDir }],
-      },
-    ]);
+    assertExampleReviewAnswer(answer.body);
 
     serve.signal("SIGTERM");
     const exitCode = await Promise.race([
