@@ -74,7 +74,8 @@ EXPOSE 8443 9999
 # --max-old-space-size=192 (MiB): a heap cap, so V8 collects before the pod's memory limit (320Mi in the chart)
 #   instead of growing towards it. What is live is bounded by --max-bytes-in-flight (32 MiB): 500 reviews of
 #   3 MB at a concurrency of 25 (test/reliability/overload.test.ts) ran to the end under a cap of 96 and
-#   peaked at 171-182 MiB resident with 96, 128 or 192; 227 MiB with the in-flight cap and no heap cap,
+#   peaked at 171-233 MiB resident with 96, 128 or 192 (how fast the bodies arrive decides how many are
+#   parsed at once); 227 MiB with the in-flight cap and no heap cap,
 #   198 with the heap cap and no in-flight cap, 301 with neither. 192 adds room for 100,000 cached
 #   ServiceAccounts (about 40 MiB more at rest).
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--no-parallel-scavenge", "--max-old-space-size=192", "/app/node_modules/web-identity-webhook/dist/cli/main.js"]
