@@ -56,6 +56,17 @@ function isEnvFromList(value: unknown): boolean {
   );
 }
 
+function isOwnerReferenceList(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (!Array.isArray(value)) return false;
+  return value.every(
+    (reference) =>
+      isObject(reference) &&
+      ["apiVersion", "kind", "name", "uid"].every((field) => typeof reference[field] === "string") &&
+      (reference.controller === undefined || typeof reference.controller === "boolean"),
+  );
+}
+
 function isMountList(value: unknown): boolean {
   if (!isNamedList(value, "mountPath")) return false;
   if (!Array.isArray(value)) return true;
@@ -111,6 +122,8 @@ function metadataProblem(metadata: unknown): string | undefined {
   if (!isOptionalString(metadata.namespace)) return "metadata.namespace is not a string";
   if (!isStringMap(metadata.annotations)) return "metadata.annotations is not a map of strings";
   if (!isStringMap(metadata.labels)) return "metadata.labels is not a map of strings";
+  if (!isOwnerReferenceList(metadata.ownerReferences))
+    return "metadata.ownerReferences is not a list of references with apiVersion, kind, name and uid";
   return undefined;
 }
 

@@ -1,14 +1,16 @@
 // `web-identity-webhook serve`: builds the webhook's parts from flags, starts them, and stops them on SIGTERM.
 
+import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
 import { certificateConfigFrom, type SelfManagedCertificateConfig } from "../certs/config.js";
 import { CertificateController } from "../certs/controller.js";
 import { certificateFlags } from "../certs/flags.js";
-import { type ServeConfig, serveConfigFrom } from "../config/config.js";
+import { configMapNamespaceFrom, type ServeConfig, serveConfigFrom } from "../config/config.js";
 import { serveFlags } from "../config/flags.js";
 import { ConfigError, formatFlagHelp, parseFlags } from "../config/parse.js";
 import { referenceFlagWarnings, referenceOnlyFlags } from "../config/reference-flags.js";
-import { isRelevantAnnotation } from "../identity/annotations.js";
+import type { EventRecorder } from "../events/recorder.js";
+import { annotationVocabulary, isRelevantAnnotation } from "../identity/annotations.js";
 import type { KubeConnection } from "../kube/connection.js";
 import { RolePolicyError } from "../policy/role-policy.js";
 import { createMetrics, type Metrics } from "../server/metrics.js";
@@ -48,6 +50,8 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
       throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     referenceWarnings = referenceFlagWarnings(values);
     config = serveConfigFrom(values);
+    const configMapNamespace = configMapNamespaceFrom(values, io.env);
+    if (configMapNamespace !== undefined) config = { ...config, configMapNamespace };
     certificates = certificateConfigFrom(values, io.env);
     if (config.rolePolicyFile !== undefined) {
       // The YAML parser is loaded only when a file needs it (here, --service-accounts-file and a kubeconfig).
@@ -90,6 +94,8 @@ async function serve(
   const connection =
     config.serviceAccountsFile === undefined ? await clusterConnection(config, logger) : undefined;
   const source = await serviceAccountSource(config, connection, metrics, logger);
+  const events =
+    config.events && connection !== undefined ? await eventRecorder(connection, metrics, logger) : undefined;
   const certificate = new ServingCertificate();
 
   let controller: CertificateController | undefined;
@@ -117,6 +123,7 @@ async function serve(
       maxReviewsInFlight: config.maxReviewsInFlight,
       maxBytesInFlight: config.maxBytesInFlight,
       lookupTimeoutMs: config.lookupTimeoutMs,
+      ...(events !== undefined ? { events } : {}),
       ...(controller !== undefined ? { isCertificateTrusted: () => controller.isReady() } : {}),
     },
     {
@@ -134,12 +141,13 @@ async function serve(
     exitOnShutdownSignal(
       async () => {
         await server.close();
-        await Promise.allSettled([source.stop(), controller?.stop()]);
+        await Promise.allSettled([source.stop(), controller?.stop(), events?.stop()]);
       },
       { logger, shutdownTimeoutMs: config.shutdownDelayMs + config.shutdownTimeoutMs, exit: resolve },
     );
   });
 
+  events?.start();
   const started = Date.now();
   try {
     await Promise.all([
@@ -152,7 +160,7 @@ async function serve(
     ]);
   } catch (error) {
     // Nothing can make this process ready (e.g. a bad --service-accounts-file): stop listening and fail.
-    await Promise.allSettled([server.close(), source.stop(), controller?.stop()]);
+    await Promise.allSettled([server.close(), source.stop(), controller?.stop(), events?.stop()]);
     throw error;
   }
   logger.info({ ms: Date.now() - started }, "ready");
@@ -179,7 +187,7 @@ async function serviceAccountSource(
     return new ServiceAccountFile(config.serviceAccountsFile as string, keepAnnotation);
   }
   const { createKubeServiceAccountApi } = await import("../serviceaccounts/kube-api.js");
-  return new ServiceAccountCache(
+  const cache = new ServiceAccountCache(
     {
       api: createKubeServiceAccountApi(connection),
       keepAnnotation,
@@ -197,6 +205,46 @@ async function serviceAccountSource(
       lookupRatePerSecond: config.lookupRatePerSecond,
       negativeCacheTtlMs: config.negativeCacheTtlMs,
     },
+  );
+  if (config.configMapNamespace === undefined) return cache;
+  const [{ ConfigMapEntriesHolder, withConfigMapEntries }, { ConfigMapWatch, createKubeConfigMapApi }] =
+    await Promise.all([
+      import("../serviceaccounts/config-map-source.js"),
+      import("../serviceaccounts/config-map-watch.js"),
+    ]);
+  const configMapLogger = logger.child({ part: "configmap" });
+  const holder = new ConfigMapEntriesHolder({ logger: configMapLogger });
+  const watch = new ConfigMapWatch(config.configMapNamespace, {
+    api: createKubeConfigMapApi(connection, config.configMapNamespace),
+    holder,
+    logger: configMapLogger,
+  });
+  return withConfigMapEntries(cache, holder, watch, annotationVocabulary(prefix).keys);
+}
+
+async function eventRecorder(
+  connection: KubeConnection,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<EventRecorder> {
+  const [{ EventRecorder, defaultEventRecorderOptions }, { createKubeEventApi }, { systemClock }] =
+    await Promise.all([
+      import("../events/recorder.js"),
+      import("../events/kube-api.js"),
+      import("../serviceaccounts/clock.js"),
+    ]);
+  return new EventRecorder(
+    {
+      api: createKubeEventApi(connection),
+      clock: systemClock,
+      logger: logger.child({ part: "events" }),
+      reports: {
+        emitted: (request) => metrics.eventEmitted(request),
+        dropped: (reason, occurrences) => metrics.eventsDropped(reason, occurrences),
+      },
+    },
+    // In a pod the host name is the pod's name, which events.k8s.io/v1 wants as reportingInstance.
+    { ...defaultEventRecorderOptions, reportingInstance: hostname().slice(0, 128) },
   );
 }
 

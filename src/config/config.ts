@@ -23,6 +23,10 @@ export interface ServeConfig {
   readonly shutdownTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly logLevel: string;
+  /** --events: review warnings also become Kubernetes Events (needs a cluster). */
+  readonly events: boolean;
+  /** --watch-config-map: the namespace whose ConfigMap pod-identity-webhook is watched; unset: not watched. */
+  readonly configMapNamespace?: string;
   /** --role-policy-file: read by the command at start, into engine.rolePolicy. */
   readonly rolePolicyFile?: string;
 }
@@ -63,6 +67,28 @@ export function engineOptionsFrom(values: FlagValues): EngineOptions {
   };
 }
 
+/**
+ * The namespace of the ConfigMap --watch-config-map watches: --namespace, else $POD_NAMESPACE (the webhook's
+ * own), else the reference's default "eks"; undefined without --watch-config-map.
+ */
+export function configMapNamespaceFrom(
+  values: FlagValues,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (!boolValue(values, "watch-config-map")) return undefined;
+  if (stringValue(values, "service-accounts-file") !== undefined)
+    throw new ConfigError(
+      "--watch-config-map needs a cluster: it cannot be used with --service-accounts-file",
+    );
+  const flag = stringValue(values, "namespace");
+  const namespace = flag !== undefined && flag !== "" ? flag : env.POD_NAMESPACE || "eks";
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63)
+    throw new ConfigError(
+      `--namespace: ${JSON.stringify(namespace)} is not a namespace name (e.g. kube-system)`,
+    );
+  return namespace;
+}
+
 /** The --role-policy-file path, when one is given. */
 export function rolePolicyFileFrom(values: FlagValues): string | undefined {
   const path = stringValue(values, "role-policy-file");
@@ -96,6 +122,7 @@ export function serveConfigFrom(values: FlagValues): ServeConfig {
     shutdownTimeoutMs: intValue(values, "shutdown-timeout"),
     shutdownDelayMs: intValue(values, "shutdown-delay"),
     logLevel: requiredString(values, "log-level"),
+    events: boolValue(values, "events"),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(serviceAccountsFile !== undefined ? { serviceAccountsFile } : {}),
     ...(rolePolicyFile !== undefined ? { rolePolicyFile } : {}),

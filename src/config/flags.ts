@@ -119,6 +119,17 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "YAML list of ServiceAccounts to use instead of a cluster (local runs, tests)",
   },
   {
+    name: "watch-config-map",
+    kind: "bool",
+    default: "false",
+    help: "Also take roles from the reference's ConfigMap pod-identity-webhook (key config), watched in --namespace",
+  },
+  {
+    name: "namespace",
+    kind: "string",
+    help: "Namespace of the --watch-config-map ConfigMap (default: the POD_NAMESPACE environment variable, else eks)",
+  },
+  {
     name: "lookup-timeout",
     kind: "int",
     default: "2000",
@@ -191,6 +202,12 @@ export const serveFlags: readonly FlagSpec[] = [
     min: 0,
     max: 600000,
     help: "Milliseconds to finish in-flight reviews after SIGTERM",
+  },
+  {
+    name: "events",
+    kind: "bool",
+    default: "true",
+    help: "Record review warnings as Kubernetes Events on the pod's controller (or its ServiceAccount), aggregated and rate-limited",
   },
   {
     name: "log-level",

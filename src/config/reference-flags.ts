@@ -172,12 +172,9 @@ export const referenceFlags: readonly ReferenceFlag[] = [
     name: "namespace",
     kind: "string",
     referenceDefault: "eks",
-    handling: "ignored",
+    handling: "same",
     meaning:
-      "namespace of the CSR's Secret and the ConfigMap: neither applies here (--cert-secret-namespace sets the self-managed Secret's)",
-    check: ignored(
-      "has no effect: it names where --in-cluster's Secret and --watch-config-map's ConfigMap live, and neither is used (see --cert-secret-namespace)",
-    ),
+      "namespace of --watch-config-map's ConfigMap (here default $POD_NAMESPACE, else eks; --cert-secret-namespace sets the self-managed Secret's)",
   },
   {
     name: "tls-secret",
@@ -232,12 +229,8 @@ export const referenceFlags: readonly ReferenceFlag[] = [
     name: "watch-config-map",
     kind: "bool",
     referenceDefault: "false",
-    handling: "refused",
-    meaning: "roles from the pod-identity-webhook ConfigMap",
-    check: notSupportedYet(
-      "watch-config-map",
-      "roles come only from ServiceAccount annotations, so pods configured through the ConfigMap would get no credentials",
-    ),
+    handling: "same",
+    meaning: "roles from the pod-identity-webhook ConfigMap, watched; a ServiceAccount's own role-arn wins",
   },
   {
     name: "compose-role-arn",

@@ -49,6 +49,17 @@ export interface PodMetadata {
   readonly namespace?: string;
   readonly annotations?: Readonly<Record<string, string>> | null;
   readonly labels?: Readonly<Record<string, string>> | null;
+  /** Read only to name the pod's controller in an Event; never patched. */
+  readonly ownerReferences?: readonly OwnerReference[] | null;
+}
+
+/** An object that owns the pod (a ReplicaSet, Job, StatefulSet...); the API server fills every field. */
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
 }
 
 export interface PodSpec {

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from "pino";
 import { reviewResponseJson } from "../admission/response.js";
 import { decodeReview } from "../admission/review.js";
+import type { EventSink } from "../events/recorder.js";
 import type { AdmissionLimits, OverloadLimit } from "./admission-limits.js";
 import { type ErrorReply, errorReply, HttpError, sendError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -14,6 +15,8 @@ export interface AdmissionRouteDeps extends ReviewDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly maxBodyBytes: number;
+  /** --events: where review warnings go as Kubernetes Events; record() only queues. */
+  readonly events?: EventSink;
 }
 
 export const mutatePath = "/mutate";
@@ -128,6 +131,7 @@ export function admissionRoutes(deps: AdmissionRouteDeps) {
       const result = await reviewPod(review, deps);
       const durationMs = elapsedMs(request);
       metrics.review(result.outcome, result.reason, durationMs / 1000);
+      if (result.event !== undefined) deps.events?.record(result.event);
       const line = {
         uid: review.uid,
         namespace: review.namespace,

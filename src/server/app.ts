@@ -2,6 +2,7 @@
 
 import fastify, { type FastifyError, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Logger } from "pino";
+import type { EventSink } from "../events/recorder.js";
 import type { EngineOptions } from "../mutation/options.js";
 import type { ServiceAccountSource } from "../serviceaccounts/source.js";
 import { createAdmissionLimits } from "./admission-limits.js";
@@ -25,6 +26,8 @@ export interface AppDeps {
   isCertificateLoaded(): boolean;
   /** Self-managed certificates: whether the webhook configuration's caBundle trusts the served certificate yet. */
   readonly isCertificateTrusted?: () => boolean;
+  /** --events: review warnings queued as Kubernetes Events; absent: none are recorded. */
+  readonly events?: EventSink;
   /** SIGTERM was received: the server still answers, but readyz fails and every answer closes its connection. */
   readonly isDraining?: () => boolean;
 }
@@ -91,6 +94,7 @@ export function buildApp(deps: AppDeps, serverFactory?: FastifyServerFactory): F
       logger: deps.logger,
       metrics: deps.metrics,
       maxBodyBytes: deps.maxBodyBytes,
+      ...(deps.events !== undefined ? { events: deps.events } : {}),
     }),
   );
   return app;

@@ -30,6 +30,10 @@ export interface Metrics {
   inFlightFrom(limits: Pick<AdmissionLimits, "reviewsInFlight" | "bytesInFlight">): void;
   /** One answered request to /mutate, any status (the reference webhook's http_request_* metrics). */
   httpRequest(verb: string, path: string, code: number, seconds: number): void;
+  /** One Kubernetes Event created ("create") or its series count patched ("patch"). */
+  eventEmitted(request: string): void;
+  /** Review warnings that reached no Event, by reason (queue-full, api-error). */
+  eventsDropped(reason: string, occurrences: number): void;
 }
 
 export interface MetricsOptions {
@@ -126,6 +130,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  const eventsEmitted = new Counter({
+    name: `${prefix}events_emitted_total`,
+    help: "Kubernetes Events created, or their series count patched, for review warnings, by request (create, patch)",
+    labelNames: ["request"] as const,
+    registers: [registry],
+  });
+  const eventsDropped = new Counter({
+    name: `${prefix}events_dropped_total`,
+    help: "Review warnings that reached no Kubernetes Event, by reason (queue-full, api-error)",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+
   const reference = referenceMetrics(registry);
 
   // Label lookups hash their values; the review path reuses one child per (outcome, reason).
@@ -157,6 +174,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       inFlight = limits;
     },
     httpRequest: reference.httpRequest,
+    eventEmitted: (request) => eventsEmitted.labels(request).inc(),
+    eventsDropped: (reason, occurrences) => eventsDropped.labels(reason).inc(occurrences),
   };
 }
 

@@ -3,6 +3,7 @@
 import { readPod } from "../admission/pod.js";
 import { type AdmissionResponse, allowed, errored, patched } from "../admission/response.js";
 import type { AdmissionRequest } from "../admission/review.js";
+import { type EventNotice, eventNotice } from "../events/notice.js";
 import { decide } from "../mutation/decide.js";
 import type { EngineOptions } from "../mutation/options.js";
 import type { ServiceAccountRecord } from "../mutation/pod.js";
@@ -33,6 +34,8 @@ export interface ReviewResult {
   readonly podFacts?: PodFacts;
   /** Set when something failed unexpectedly; logged at error level. */
   readonly error?: string;
+  /** The warnings as an Event for the pod's controller or ServiceAccount; set when there are warnings. */
+  readonly event?: EventNotice;
 }
 
 /** Answers a decoded review. It never rejects: a well-formed pod review is always admitted. */
@@ -69,6 +72,7 @@ export async function reviewPod(request: AdmissionRequest, deps: ReviewDeps): Pr
         reason: "lookup-failed",
         podFacts,
         error: why,
+        event: eventNotice(pod, namespace, serviceAccountName, "lookup-failed", [warning]),
       };
     }
   }
@@ -81,6 +85,9 @@ export async function reviewPod(request: AdmissionRequest, deps: ReviewDeps): Pr
       outcome,
       reason: decision.reason,
       podFacts,
+      ...(decision.warnings.length > 0 && namespace !== ""
+        ? { event: eventNotice(pod, namespace, serviceAccountName, decision.reason, decision.warnings) }
+        : {}),
     };
   } catch (error) {
     const why = messageOf(error);
@@ -91,6 +98,9 @@ export async function reviewPod(request: AdmissionRequest, deps: ReviewDeps): Pr
       reason: "internal-error",
       podFacts,
       error: why,
+      ...(namespace !== ""
+        ? { event: eventNotice(pod, namespace, serviceAccountName, "internal-error", [warning]) }
+        : {}),
     };
   }
 }

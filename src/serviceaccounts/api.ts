@@ -29,11 +29,14 @@ export interface WatchRequest {
   readonly timeoutSeconds: number;
 }
 
-export type ServiceAccountWatchEvent =
-  | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: RawServiceAccount }
+/** One event of a watch stream of objects of type T. */
+export type WatchEvent<T> =
+  | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: T }
   | { readonly type: "BOOKMARK"; readonly resourceVersion: string }
   /** A Status in the stream; code 410 means the resourceVersion is too old to watch from. */
   | { readonly type: "ERROR"; readonly code: number | undefined; readonly message: string };
+
+export type ServiceAccountWatchEvent = WatchEvent<RawServiceAccount>;
 
 export interface WatchHandle {
   /** Ends the watch; `onDone` is not called after this. */

@@ -8,7 +8,7 @@ import {
   type ServiceAccountApi,
   ServiceAccountApiError,
   type ServiceAccountPage,
-  type ServiceAccountWatchEvent,
+  type WatchEvent,
   type WatchHandle,
   type WatchRequest,
 } from "./api.js";
@@ -53,11 +53,18 @@ export function createKubeServiceAccountApi(connection: KubeConnection): Service
       return parsed as RawServiceAccount;
     },
 
-    watch: (request, onEvent, onDone) => watchServiceAccounts(client, request, onEvent, onDone),
+    watch: (request, onEvent, onDone) =>
+      watchStream(
+        client,
+        { path: "/api/v1/serviceaccounts", what: "watch ServiceAccounts" },
+        request,
+        onEvent,
+        onDone,
+      ),
   };
 }
 
-function failedTo(what: string): (error: unknown) => never {
+export function failedTo(what: string): (error: unknown) => never {
   return (error) => {
     if (error instanceof ServiceAccountApiError) throw error;
     const message = error instanceof Error ? error.message : String(error);
@@ -65,11 +72,11 @@ function failedTo(what: string): (error: unknown) => never {
   };
 }
 
-function statusError(what: string, answer: KubeAnswer): ServiceAccountApiError {
+export function statusError(what: string, answer: KubeAnswer): ServiceAccountApiError {
   return new ServiceAccountApiError(`${what}: ${describeStatus(answer.status, answer.body)}`, answer.status);
 }
 
-function parsedJson(body: string, what: string): unknown {
+export function parsedJson(body: string, what: string): unknown {
   try {
     return JSON.parse(body);
   } catch (error) {
@@ -90,17 +97,26 @@ function servicePage(body: string, what: string): ServiceAccountPage {
   return { items: list.items as RawServiceAccount[], resourceVersion, continue: next };
 }
 
+/** Where a watch reads: the collection path, extra query (e.g. a fieldSelector), and what errors call it. */
+export interface WatchTarget {
+  readonly path: string;
+  readonly what: string;
+  readonly query?: Readonly<Record<string, string>>;
+}
+
 /**
  * A raw request rather than client-node's Watch: it can be aborted before the response headers arrive, keeps
  * the body of an error status, and reports an unreadable line instead of skipping it.
  */
-async function watchServiceAccounts(
+export async function watchStream<T>(
   client: KubeClient,
+  { path, what, query: extraQuery }: WatchTarget,
   { resourceVersion, timeoutSeconds }: WatchRequest,
-  onEvent: (event: ServiceAccountWatchEvent) => void,
+  onEvent: (event: WatchEvent<T>) => void,
   onDone: (error?: Error) => void,
 ): Promise<WatchHandle> {
   const query = new URLSearchParams({
+    ...extraQuery,
     watch: "true",
     allowWatchBookmarks: "true",
     resourceVersion,
@@ -117,24 +133,20 @@ async function watchServiceAccounts(
     if (!aborted) onDone(error);
   };
   const failed = (message: string) => (cause: Error) =>
-    finish(
-      new ServiceAccountApiError(`watch ServiceAccounts: ${message}: ${cause.message}`, undefined, { cause }),
-    );
+    finish(new ServiceAccountApiError(`${what}: ${message}: ${cause.message}`, undefined, { cause }));
 
-  const request = await client.open(`/api/v1/serviceaccounts?${query}`, controller.signal, (response) => {
+  const request = await client.open(`${path}?${query}`, controller.signal, (response) => {
     if (response.statusCode !== 200) {
       readErrorStatus(response, (message) =>
-        finish(new ServiceAccountApiError(`watch ServiceAccounts: ${message}`, response.statusCode)),
+        finish(new ServiceAccountApiError(`${what}: ${message}`, response.statusCode)),
       );
       return;
     }
-    readEvents(response, onEvent, finish);
+    readEvents(response, what, onEvent, finish);
     response.on("end", () => finish());
     response.on("error", failed("the stream broke"));
     response.on("close", () =>
-      finish(
-        new ServiceAccountApiError("watch ServiceAccounts: the connection closed mid-stream", undefined),
-      ),
+      finish(new ServiceAccountApiError(`${what}: the connection closed mid-stream`, undefined)),
     );
   });
   request.on("error", failed("request failed"));
@@ -147,20 +159,16 @@ async function watchServiceAccounts(
 }
 
 /** Passes on each line of the stream as a watch event; an unreadable line ends the watch with an error. */
-function readEvents(
+function readEvents<T>(
   response: IncomingMessage,
-  onEvent: (event: ServiceAccountWatchEvent) => void,
+  what: string,
+  onEvent: (event: WatchEvent<T>) => void,
   finish: (error?: Error) => void,
 ): void {
   readLines(response, (line) => {
-    const event = watchEvent(line);
+    const event = watchEvent<T>(line);
     if (event === undefined) {
-      finish(
-        new ServiceAccountApiError(
-          `watch ServiceAccounts: unreadable event ${line.slice(0, 200)}`,
-          undefined,
-        ),
-      );
+      finish(new ServiceAccountApiError(`${what}: unreadable event ${line.slice(0, 200)}`, undefined));
       response.destroy();
       return false;
     }
@@ -170,7 +178,7 @@ function readEvents(
 }
 
 /** The event on one line; null for a type we ignore, undefined when the line is not an event. */
-function watchEvent(line: string): ServiceAccountWatchEvent | null | undefined {
+function watchEvent<T>(line: string): WatchEvent<T> | null | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -183,7 +191,7 @@ function watchEvent(line: string): ServiceAccountWatchEvent | null | undefined {
     case "ADDED":
     case "MODIFIED":
     case "DELETED":
-      return { type, object: object as RawServiceAccount };
+      return { type, object: object as T };
     case "BOOKMARK": {
       const metadata = object.metadata;
       const resourceVersion = isObject(metadata) ? metadata.resourceVersion : undefined;
@@ -200,6 +208,6 @@ function watchEvent(line: string): ServiceAccountWatchEvent | null | undefined {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { requiredPermissions as certificatePermissions } from "../../src/certs/kube-store.js";
+import { requiredPermissions as eventPermissions } from "../../src/events/kube-api.js";
 import { requiredPermissions as serviceAccountPermissions } from "../../src/serviceaccounts/kube-api.js";
 import type { Deployment, PolicyRule, Role, RoleBinding } from "./kinds.js";
 import { findObject, findObjects, type KubeObject, renderChart } from "./render.js";
@@ -11,6 +12,12 @@ const readServiceAccounts: PolicyRule = {
   apiGroups: [""],
   resources: ["serviceaccounts"],
   verbs: ["get", "list", "watch"],
+};
+
+const recordEvents: PolicyRule = {
+  apiGroups: ["events.k8s.io"],
+  resources: ["events"],
+  verbs: ["create", "patch"],
 };
 
 function rulesByRole(objects: readonly KubeObject[]): Record<string, readonly PolicyRule[]> {
@@ -51,23 +58,25 @@ describe("RBAC", () => {
         role.rules.flatMap((rule) => ruleKey("namespace", rule)),
       ),
     ];
-    const required = [...serviceAccountPermissions, ...certificatePermissions].map(permissionKey);
+    const required = [...serviceAccountPermissions, ...eventPermissions, ...certificatePermissions].map(
+      permissionKey,
+    );
     assert.deepEqual(granted.sort(), required.sort());
   });
 
-  it("grants in the other modes exactly what the ServiceAccount client declares", async () => {
+  it("grants in the other modes exactly what the ServiceAccount and Event clients declare", async () => {
     const objects = await renderChart({ certificates: { mode: "cert-manager" } });
     const granted = findObjects<Role>(objects, "ClusterRole").flatMap((role) =>
       role.rules.flatMap((rule) => ruleKey("cluster", rule)),
     );
-    assert.deepEqual(granted, serviceAccountPermissions.map(permissionKey));
+    assert.deepEqual(granted, [...serviceAccountPermissions, ...eventPermissions].map(permissionKey));
     assert.deepEqual(findObjects(objects, "Role"), []);
   });
 
-  it("in self-managed mode: ServiceAccounts cluster-wide, its own Secret, and its own webhook configuration", async () => {
+  it("in self-managed mode: ServiceAccounts and Events cluster-wide, its own Secret, and its own webhook configuration", async () => {
     const objects = await renderChart();
     assert.deepEqual(rulesByRole(objects), {
-      "ClusterRole/wiw-web-identity-webhook": [readServiceAccounts],
+      "ClusterRole/wiw-web-identity-webhook": [readServiceAccounts, recordEvents],
       "ClusterRole/wiw-web-identity-webhook-webhook-config": [
         {
           apiGroups: ["admissionregistration.k8s.io"],
@@ -105,9 +114,9 @@ describe("RBAC", () => {
     { certificates: { mode: "cert-manager" } },
     { certificates: { mode: "secret", secret: { name: "tls", caBundle: "Q0E=" } } },
   ]) {
-    it(`in ${values.certificates.mode} mode: only reads ServiceAccounts`, async () => {
+    it(`in ${values.certificates.mode} mode: only reads ServiceAccounts and records Events`, async () => {
       assert.deepEqual(rulesByRole(await renderChart(values)), {
-        "ClusterRole/wiw-web-identity-webhook": [readServiceAccounts],
+        "ClusterRole/wiw-web-identity-webhook": [readServiceAccounts, recordEvents],
       });
     });
   }

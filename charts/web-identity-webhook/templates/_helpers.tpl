@@ -208,3 +208,8 @@ pod-identity.web-identity-webhook.io
 {{- "ClusterFirstWithHostNet" }}
 {{- end }}
 {{- end }}
+
+{{/* The namespace of the reference's pod-identity-webhook ConfigMap (--namespace): the release's unless set. */}}
+{{- define "web-identity-webhook.configMapNamespace" -}}
+{{- default .Release.Namespace .Values.config.configMapNamespace -}}
+{{- end }}

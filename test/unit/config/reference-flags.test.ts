@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { certificateFlags } from "../../../src/certs/flags.js";
 import { runServe } from "../../../src/cli/serve.js";
-import { type ServeConfig, serveConfigFrom } from "../../../src/config/config.js";
+import { configMapNamespaceFrom, type ServeConfig, serveConfigFrom } from "../../../src/config/config.js";
 import { serveFlags } from "../../../src/config/flags.js";
 import { ConfigError, parseFlags } from "../../../src/config/parse.js";
 import {
@@ -88,6 +88,38 @@ describe("the reference webhook's flags", () => {
     });
   }
 
+  const configMapNamespaces: Array<[argv: string[], env: NodeJS.ProcessEnv, namespace: string | undefined]> =
+    [
+      [
+        ["--in-cluster=false", "--watch-config-map", "--sts-regional-endpoint", "--v=5"],
+        { POD_NAMESPACE: "kube-system" },
+        "kube-system",
+      ],
+      [["--watch-config-map"], {}, "eks"],
+      [["--watch-config-map", "--namespace=webhooks"], { POD_NAMESPACE: "kube-system" }, "webhooks"],
+      [["--namespace=kube-system"], { POD_NAMESPACE: "kube-system" }, undefined],
+    ];
+  for (const [argv, env, namespace] of configMapNamespaces)
+    test(`${argv.join(" ")} with POD_NAMESPACE=${env.POD_NAMESPACE ?? "(unset)"} watches the ConfigMap in ${namespace ?? "no namespace"}`, () => {
+      const { values, warnings } = serve(argv, env);
+      assert.deepEqual(
+        warnings.filter((warning) => /config-map|namespace/.test(warning)),
+        [],
+      );
+      assert.equal(configMapNamespaceFrom(values, env), namespace);
+    });
+
+  test("--watch-config-map refuses a bad --namespace and --service-accounts-file, naming them", () => {
+    const bad = serve(["--watch-config-map", "--namespace=Kube_System"]);
+    assert.throws(() => configMapNamespaceFrom(bad.values, {}), {
+      message: '--namespace: "Kube_System" is not a namespace name (e.g. kube-system)',
+    });
+    const file = serve(["--watch-config-map", "--service-accounts-file=sa.yaml"]);
+    assert.throws(() => configMapNamespaceFrom(file.values, {}), {
+      message: "--watch-config-map needs a cluster: it cannot be used with --service-accounts-file",
+    });
+  });
+
   test("--service-name is our self-managed certificate's Service", () => {
     const { values } = serve(["-service-name=pod-identity-webhook"]);
     assert.equal(values.get("service-name"), "pod-identity-webhook");
@@ -96,7 +128,6 @@ describe("the reference webhook's flags", () => {
   const ignored: Array<[argv: string[], warning: string]> = [
     [["--in-cluster=false"], "--in-cluster=false has no effect: the API server"],
     [["-in-cluster=f"], "--in-cluster=false has no effect"],
-    [["--namespace=kube-system"], "--namespace=kube-system has no effect: it names where"],
     [
       ["--tls-secret", "pod-identity-webhook"],
       "--tls-secret=pod-identity-webhook has no effect: it is used only",
@@ -185,11 +216,6 @@ describe("the reference webhook's flags", () => {
     ],
     [["--in-cluster=true"], /^--in-cluster=true .* or pass --in-cluster=false$/],
     [
-      ["--watch-config-map"],
-      /^--watch-config-map is not supported yet \(issue 14, drop-in for the reference webhook\): roles come only from ServiceAccount annotations/,
-    ],
-    [["-watch-config-map=1"], /^--watch-config-map is not supported yet \(issue 14/],
-    [
       ["--compose-role-arn"],
       /^--compose-role-arn is not supported yet \(issue 14, .*\): a role-arn annotation must hold a full IAM role ARN/,
     ],
@@ -223,8 +249,8 @@ describe("the reference webhook's flags", () => {
 
   test("a refusal wins over warnings given before it", () => {
     assert.throws(
-      () => serve(["--v=5", "--in-cluster=false", "--watch-config-map"]),
-      /--watch-config-map is not supported yet/,
+      () => serve(["--v=5", "--in-cluster=false", "--compose-role-arn"]),
+      /--compose-role-arn is not supported yet/,
     );
   });
 
@@ -250,7 +276,7 @@ describe("the reference webhook's flags", () => {
       err += chunk.toString();
     });
     const code = await runServe(
-      ["--in-cluster=false", "--watch-config-map", "--service-accounts-file=none.yaml"],
+      ["--in-cluster=false", "--compose-role-arn", "--service-accounts-file=none.yaml"],
       {
         stdout,
         stderr,
@@ -258,6 +284,6 @@ describe("the reference webhook's flags", () => {
       },
     );
     assert.equal(code, 2);
-    assert.match(err, /^web-identity-webhook serve: --watch-config-map is not supported yet \(issue 14/);
+    assert.match(err, /^web-identity-webhook serve: --compose-role-arn is not supported yet \(issue 14/);
   });
 });
