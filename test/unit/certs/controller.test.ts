@@ -5,27 +5,20 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CertificateController, type CertificateControllerOptions } from "../../../src/certs/controller.js";
 import { dnsNames, isIssuedBy, keyMatches, parseBundle } from "../../../src/certs/inspect.js";
 import { secretKeys } from "../../../src/certs/material.js";
-import { FakeCertStore, FakeClock, RecordingLogger } from "./fake-cert-store.js";
+import {
+  configName,
+  controllerOptions,
+  FakeCertStore,
+  FakeClock,
+  ns,
+  RecordingLogger,
+  secretName,
+  start,
+} from "./fake-cert-store.js";
 
 const day = 24 * 60 * 60 * 1000;
-const start = Date.parse("2030-01-01T00:00:00Z");
-const ns = "identity";
-const secretName = "web-identity-webhook-tls";
-const configName = "web-identity-webhook";
 
-const options: CertificateControllerOptions = {
-  secretName,
-  secretNamespace: ns,
-  webhookConfigName: configName,
-  serviceName: "web-identity-webhook",
-  serviceNamespace: ns,
-  validityDays: 365,
-  renewBeforeDays: 30,
-  resyncIntervalMs: 60 * 60 * 1000,
-  retryBaseMs: 1,
-  retryMaxMs: 5,
-  caRotationGraceMs: 120_000,
-};
+const options = controllerOptions;
 
 interface Harness {
   readonly controller: CertificateController;

@@ -1,6 +1,7 @@
 // A fake CertStore in memory that answers like the API server where the controller depends on it:
 // resourceVersions, a lost race on create-if-exists and on writes at a stale resourceVersion, watch events.
 
+import type { CertificateControllerOptions } from "../../../src/certs/controller.js";
 import {
   type CertStore,
   ConcurrentChangeError,
@@ -279,3 +280,28 @@ export class RecordingLogger {
     return this.lines.filter((l) => l.level === level).map((l) => l.message);
   }
 }
+
+/** Where the controllers under test keep their certificate: one namespace, Secret and webhook configuration. */
+export const ns = "identity";
+export const secretName = "web-identity-webhook-tls";
+export const configName = "web-identity-webhook";
+/** The fake clock's start. */
+export const start = Date.parse("2030-01-01T00:00:00Z");
+
+/** The CA rotation grace of the controllers under test. */
+export const caRotationGraceMs = 2 * 60 * 1000;
+
+/** The options every controller under test starts from: fast retries, an hourly resync, a 2-minute CA grace. */
+export const controllerOptions: CertificateControllerOptions = {
+  secretName,
+  secretNamespace: ns,
+  webhookConfigName: configName,
+  serviceName: "web-identity-webhook",
+  serviceNamespace: ns,
+  validityDays: 365,
+  renewBeforeDays: 30,
+  resyncIntervalMs: 60 * 60 * 1000,
+  retryBaseMs: 1,
+  retryMaxMs: 5,
+  caRotationGraceMs,
+};

@@ -3,34 +3,28 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
-import { CertificateController, type CertificateControllerOptions } from "../../../src/certs/controller.js";
+import { CertificateController } from "../../../src/certs/controller.js";
 import { bundleTrusts, isIssuedBy, parseBundle, readableCertificates } from "../../../src/certs/inspect.js";
 import { readMaterial, secretKeys } from "../../../src/certs/material.js";
-import { FakeCertStore, FakeClock, RecordingLogger } from "./fake-cert-store.js";
+import {
+  caRotationGraceMs,
+  configName,
+  controllerOptions,
+  FakeCertStore,
+  FakeClock,
+  ns,
+  RecordingLogger,
+  secretName,
+  start,
+} from "./fake-cert-store.js";
 
 const minute = 60 * 1000;
 const day = 24 * 60 * minute;
-const start = Date.parse("2030-01-01T00:00:00Z");
-const ns = "identity";
-const secretName = "web-identity-webhook-tls";
-const configName = "web-identity-webhook";
-const graceMs = 2 * minute;
+const graceMs = caRotationGraceMs;
 /** A PEM block whose content is not a certificate: what a bad copy-paste or a broken tool leaves behind. */
 const garbageBlock = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
 
-const options: CertificateControllerOptions = {
-  secretName,
-  secretNamespace: ns,
-  webhookConfigName: configName,
-  serviceName: "web-identity-webhook",
-  serviceNamespace: ns,
-  validityDays: 365,
-  renewBeforeDays: 30,
-  resyncIntervalMs: 60 * minute,
-  retryBaseMs: 1,
-  retryMaxMs: 5,
-  caRotationGraceMs: graceMs,
-};
+const options = controllerOptions;
 
 interface Replica {
   readonly name: string;
